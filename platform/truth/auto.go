@@ -1,0 +1,117 @@
+package truth
+
+import (
+	"math/rand"
+)
+
+// autoCandidates are the methods auto chooses among, in order of preference
+// when their cross-validated accuracies tie.
+var autoCandidates = []string{"ibcc", "ds", "bwa", "mace", "onecoin", "glad", "wawa", "mv"}
+
+// autoFallback is used when there are too few control items to choose by.
+const autoFallback = "ibcc"
+
+// minControlForCV is the least number of control items auto cross-validates on.
+const minControlForCV = 10
+
+// auto picks a method per dataset by cross-validation on the control items:
+// the control items are split into folds; each candidate runs with all but
+// one fold clamped and is scored on the held-out fold. The candidate with
+// the most held-out hits wins, and then runs with every control item clamped.
+// No single method wins everywhere (Dawid–Skene loses to majority vote on
+// some real sets), so the data decides.
+func auto(d *Dataset, o Options) (*Result, error) {
+	control := o.Control
+	if control == nil || len(control.Class) < minControlForCV {
+		r, err := Aggregate(d, autoFallback, o)
+		if err != nil {
+			return nil, err
+		}
+		r.Chosen = autoFallback
+		r.Method = "auto"
+		return r, nil
+	}
+	keys := sortedKeys(control.Class)
+	rng := rand.New(rand.NewSource(o.Seed + 1))
+	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	folds := 5
+	if len(keys) < folds {
+		folds = len(keys)
+	}
+	hits := make(map[string]float64, len(autoCandidates))
+	brier := make(map[string]float64, len(autoCandidates))
+	for rep := 0; rep < AutoRepeats; rep++ {
+		if rep > 0 {
+			rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		}
+		for f := 0; f < folds; f++ {
+			train := &Gold{Class: map[int]int32{}}
+			test := &Gold{Class: map[int]int32{}}
+			for j, it := range keys {
+				if j%folds == f {
+					test.Class[it] = control.Class[it]
+				} else {
+					train.Class[it] = control.Class[it]
+				}
+			}
+			fo := o
+			fo.Control = train
+			fo.Warm = nil
+			for _, m := range autoCandidates {
+				r, err := Aggregate(d, m, fo)
+				if err != nil {
+					return nil, err
+				}
+				acc, n := Accuracy(r, test, nil)
+				hits[m] += acc * float64(n)
+				brier[m] += brierSum(r, test)
+			}
+		}
+	}
+	score := func(m string) float64 {
+		switch AutoCriterion {
+		case "brier":
+			return -brier[m]
+		case "mix":
+			return hits[m] - brier[m]/2
+		}
+		return hits[m]
+	}
+	best := autoCandidates[0]
+	for _, m := range autoCandidates[1:] {
+		if score(m) > score(best)+1e-9 {
+			best = m
+		}
+	}
+	r, err := Aggregate(d, best, o)
+	if err != nil {
+		return nil, err
+	}
+	r.Method = "auto"
+	r.Chosen = best
+	r.CV = make(map[string]float64, len(hits))
+	for m, h := range hits {
+		r.CV[m] = h / float64(len(keys))
+	}
+	return r, nil
+}
+
+// AutoCriterion and AutoRepeats are experiment knobs.
+var AutoCriterion = "acc"
+var AutoRepeats = 1
+
+// brierSum is the summed squared error of the posterior against the one-hot truth.
+func brierSum(r *Result, g *Gold) float64 {
+	K := r.K
+	s := 0.0
+	for it, c := range g.Class {
+		for k := 0; k < K; k++ {
+			p := r.Posterior[it*K+k]
+			if int32(k) == c {
+				p = 1 - p
+			}
+			s += p * p
+		}
+	}
+	return s
+}

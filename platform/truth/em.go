@@ -1,0 +1,559 @@
+package truth
+
+import (
+	"math"
+	"sync"
+)
+
+// A confusionModel is one of the worker models that EM fits through a
+// per-worker table: given the expected counts C[(w*K+o)*K+t] (worker w
+// answered o while the truth was t) and the expected class totals, its
+// M-step writes L[(w*K+o)*K+t] = log P(o | t, w) (or its expectation, for
+// variational Bayes) and logPrior[t]. Dawid–Skene, one-coin, MACE and IBCC
+// differ only here, so they share one fused E+M pass.
+type confusionModel interface {
+	name() string
+	mstep(C, classCount []float64, W, K int, L, logPrior []float64)
+}
+
+// emState holds the buffers of one EM run.
+type emState struct {
+	d       *Dataset
+	K, W    int
+	code    []int32 // per answer: worker*K + label
+	clamp   []int32 // per item: known class, or -1
+	T       []float64
+	L       []float64
+	prior   []float64
+	chunks  []int // item boundaries of the thread chunks
+	C       [][]float64
+	cc      [][]float64
+	ll      []float64
+	threads int
+}
+
+func newEMState(d *Dataset, o Options) *emState {
+	K, W, I := d.NumClasses(), d.NumWorkers(), d.NumItems()
+	s := &emState{d: d, K: K, W: W, threads: o.Threads}
+	s.code = make([]int32, d.NumLabels())
+	for n, w := range d.Worker {
+		s.code[n] = w*int32(K) + d.Label[n]
+	}
+	s.clamp = make([]int32, I)
+	for i := range s.clamp {
+		s.clamp[i] = -1
+	}
+	if o.Control != nil {
+		for it, c := range o.Control.Class {
+			s.clamp[it] = c
+		}
+	}
+	s.L = make([]float64, W*K*K)
+	s.prior = make([]float64, K)
+	// Split items into chunks of about equal answer counts, several per
+	// thread so a slow chunk does not hold the others back.
+	parts := s.threads
+	if parts > 1 {
+		parts *= 4
+	}
+	N := d.NumLabels()
+	s.chunks = []int{0}
+	for p := 1; p < parts; p++ {
+		target := int32(int64(N) * int64(p) / int64(parts))
+		lo := s.chunks[len(s.chunks)-1]
+		i := lo + searchStart(d.ItemStart[lo:I], target)
+		if i > lo && i < I {
+			s.chunks = append(s.chunks, i)
+		}
+	}
+	s.chunks = append(s.chunks, I)
+	s.C = make([][]float64, s.threads)
+	s.cc = make([][]float64, s.threads)
+	s.ll = make([]float64, s.threads)
+	for t := range s.C {
+		s.C[t] = make([]float64, W*K*K)
+		s.cc[t] = make([]float64, K)
+	}
+	return s
+}
+
+// searchStart returns the first index whose start is >= target.
+func searchStart(starts []int32, target int32) int {
+	lo, hi := 0, len(starts)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if starts[m] < target {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// parallel runs f over the item chunks on the threads; f gets the thread slot.
+func (s *emState) parallel(f func(slot, a, b int)) {
+	nch := len(s.chunks) - 1
+	if s.threads == 1 || nch == 1 {
+		for c := 0; c < nch; c++ {
+			f(0, s.chunks[c], s.chunks[c+1])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	for t := 0; t < s.threads; t++ {
+		wg.Add(1)
+		go func(slot int) {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				c := next
+				next++
+				mu.Unlock()
+				if c >= nch {
+					return
+				}
+				f(slot, s.chunks[c], s.chunks[c+1])
+			}
+		}(t)
+	}
+	wg.Wait()
+}
+
+// reduce sums the per-thread counts into slot 0 and clears the others.
+func (s *emState) reduce() (C, cc []float64, ll float64) {
+	C, cc = s.C[0], s.cc[0]
+	ll = s.ll[0]
+	for t := 1; t < s.threads; t++ {
+		for j, v := range s.C[t] {
+			C[j] += v
+		}
+		for j, v := range s.cc[t] {
+			cc[j] += v
+		}
+		ll += s.ll[t]
+		clear(s.C[t])
+		clear(s.cc[t])
+		s.ll[t] = 0
+	}
+	return
+}
+
+func (s *emState) clearCounts() {
+	for t := range s.C {
+		clear(s.C[t])
+		clear(s.cc[t])
+		s.ll[t] = 0
+	}
+}
+
+// accumulate adds the answers of items [a,b) weighted by the current T.
+func (s *emState) accumulate(slot, a, b int) {
+	K := s.K
+	C, cc := s.C[slot], s.cc[slot]
+	start, code, T := s.d.ItemStart, s.code, s.T
+	for i := a; i < b; i++ {
+		post := T[i*K : i*K+K]
+		for n := start[i]; n < start[i+1]; n++ {
+			row := C[int(code[n])*K : int(code[n])*K+K]
+			for t, p := range post {
+				row[t] += p
+			}
+		}
+		for t, p := range post {
+			cc[t] += p
+		}
+	}
+}
+
+// pass is the fused E+M step over items [a,b): the posterior of each item
+// from the current table, then its answers' contribution to the next counts.
+func (s *emState) pass(slot, a, b int) {
+	if s.K == 2 {
+		s.pass2(slot, a, b)
+		return
+	}
+	K := s.K
+	C, cc := s.C[slot], s.cc[slot]
+	start, code, T, L, clampc := s.d.ItemStart, s.code, s.T, s.L, s.clamp
+	acc := make([]float64, K)
+	ll := 0.0
+	for i := a; i < b; i++ {
+		post := T[i*K : i*K+K]
+		s0, s1 := start[i], start[i+1]
+		if c := clampc[i]; c >= 0 {
+			clear(post)
+			post[c] = 1
+		} else if s0 == s1 {
+			for t := range post {
+				post[t] = math.Exp(s.prior[t])
+			}
+		} else {
+			copy(acc, s.prior)
+			for n := s0; n < s1; n++ {
+				row := L[int(code[n])*K : int(code[n])*K+K]
+				for t := range acc {
+					acc[t] += row[t]
+				}
+			}
+			m := acc[0]
+			for _, v := range acc[1:] {
+				m = math.Max(m, v)
+			}
+			z := 0.0
+			for t, v := range acc {
+				e := math.Exp(v - m)
+				post[t] = e
+				z += e
+			}
+			inv := 1 / z
+			for t := range post {
+				post[t] *= inv
+			}
+			ll += m + math.Log(z)
+		}
+		for n := s0; n < s1; n++ {
+			row := C[int(code[n])*K : int(code[n])*K+K]
+			for t, p := range post {
+				row[t] += p
+			}
+		}
+		for t, p := range post {
+			cc[t] += p
+		}
+	}
+	s.ll[slot] += ll
+}
+
+// pass2 is pass for two classes: one exponential per item and no inner loops.
+func (s *emState) pass2(slot, a, b int) {
+	C, cc := s.C[slot], s.cc[slot]
+	start, code, T, L, clampc := s.d.ItemStart, s.code, s.T, s.L, s.clamp
+	p0, p1 := s.prior[0], s.prior[1]
+	ll, c0, c1 := 0.0, 0.0, 0.0
+	for i := a; i < b; i++ {
+		s0, s1 := start[i], start[i+1]
+		var q0, q1 float64
+		if c := clampc[i]; c >= 0 {
+			q0, q1 = float64(1-c), float64(c)
+		} else {
+			a0, a1 := p0, p1
+			for n := s0; n < s1; n++ {
+				j := int(code[n]) * 2
+				a0 += L[j]
+				a1 += L[j+1]
+			}
+			// q1 = sigmoid(a1-a0), computed without overflow.
+			dlt := a1 - a0
+			if dlt >= 0 {
+				e := math.Exp(-dlt)
+				q1 = 1 / (1 + e)
+				q0 = e * q1
+				ll += a1 + math.Log1p(e)
+			} else {
+				e := math.Exp(dlt)
+				q0 = 1 / (1 + e)
+				q1 = e * q0
+				ll += a0 + math.Log1p(e)
+			}
+		}
+		T[2*i], T[2*i+1] = q0, q1
+		for n := s0; n < s1; n++ {
+			j := int(code[n]) * 2
+			C[j] += q0
+			C[j+1] += q1
+		}
+		c0 += q0
+		c1 += q1
+	}
+	cc[0] += c0
+	cc[1] += c1
+	s.ll[slot] += ll
+}
+
+// runEM fits a confusion model by EM from a majority-vote (or warm) start.
+func runEM(d *Dataset, m confusionModel, o Options) *Result {
+	s := newEMState(d, o)
+	K, I := s.K, d.NumItems()
+	s.T = initialPosterior(d, o)
+	s.clearCounts()
+	s.parallel(s.accumulate)
+	C, cc, _ := s.reduce()
+	r := &Result{Method: m.name(), K: K}
+	prev := math.Inf(-1)
+	for it := 0; it < o.MaxIter; it++ {
+		m.mstep(C, cc, s.W, K, s.L, s.prior)
+		s.clearCounts()
+		s.parallel(s.pass)
+		var ll float64
+		C, cc, ll = s.reduce()
+		r.Iterations = it + 1
+		if math.Abs(ll-prev) <= o.Tol*math.Abs(ll) {
+			r.Converged = true
+			break
+		}
+		prev = ll
+	}
+	_ = I
+	r.Posterior = s.T
+	r.Confusion = confusionFromLog(s.L, s.W, K)
+	r.WorkerQuality = workerAccuracy(r.Confusion, s.prior, s.W, K)
+	r.finish(d, o.Control)
+	return r
+}
+
+// initialPosterior is the warm result's posterior where there is one, and
+// the majority vote elsewhere; control items are clamped.
+func initialPosterior(d *Dataset, o Options) []float64 {
+	K, I := d.NumClasses(), d.NumItems()
+	T := votePosterior(d, nil)
+	if w := o.Warm; w != nil && w.K == K && w.Posterior != nil {
+		n := min(len(w.Posterior)/K, I)
+		for i := 0; i < n; i++ {
+			// Items that gained answers since still start from the old
+			// posterior: one pass folds the new answers in.
+			copy(T[i*K:i*K+K], w.Posterior[i*K:i*K+K])
+		}
+	}
+	if o.Control != nil {
+		for it, c := range o.Control.Class {
+			clear(T[it*K : it*K+K])
+			T[it*K+int(c)] = 1
+		}
+	}
+	return T
+}
+
+// confusionFromLog turns a log table L[(w*K+o)*K+t] into row-stochastic
+// probabilities P[(w*K+t)*K+o].
+func confusionFromLog(L []float64, W, K int) []float64 {
+	P := make([]float64, W*K*K)
+	for w := 0; w < W; w++ {
+		for t := 0; t < K; t++ {
+			z := 0.0
+			for o := 0; o < K; o++ {
+				v := math.Exp(L[(w*K+o)*K+t])
+				P[(w*K+t)*K+o] = v
+				z += v
+			}
+			for o := 0; o < K; o++ {
+				P[(w*K+t)*K+o] /= z
+			}
+		}
+	}
+	return P
+}
+
+// workerAccuracy is each worker's chance of answering right, weighting each
+// true class by the class prior.
+func workerAccuracy(P, logPrior []float64, W, K int) []float64 {
+	prior := make([]float64, K)
+	z := 0.0
+	for t := range prior {
+		prior[t] = math.Exp(logPrior[t])
+		z += prior[t]
+	}
+	q := make([]float64, W)
+	for w := 0; w < W; w++ {
+		for t := 0; t < K; t++ {
+			q[w] += prior[t] / z * P[(w*K+t)*K+t]
+		}
+	}
+	return q
+}
+
+// logClassPrior sets logPrior from the class totals with add-one smoothing.
+func logClassPrior(cc, logPrior []float64) {
+	z := 0.0
+	for _, v := range cc {
+		z += v + 1
+	}
+	for t, v := range cc {
+		logPrior[t] = math.Log((v + 1) / z)
+	}
+}
+
+// Dawid–Skene, MAP: a full confusion matrix per worker, Dirichlet prior that
+// leans toward the diagonal (pseudo-counts diag on the diagonal, off
+// elsewhere) so that workers with few answers stay near "better than chance"
+// instead of collapsing to 0/1 estimates.
+type fullConfusion struct{}
+
+const (
+	dsDiag = 2.0
+	dsOff  = 1.0
+)
+
+func (fullConfusion) name() string { return "ds" }
+
+func (fullConfusion) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
+	logClassPrior(cc, logPrior)
+	offK := dsOff / float64(K-1)
+	for w := 0; w < W; w++ {
+		for t := 0; t < K; t++ {
+			z := 0.0
+			for o := 0; o < K; o++ {
+				z += C[(w*K+o)*K+t]
+			}
+			z += dsDiag + dsOff
+			lz := math.Log(z)
+			for o := 0; o < K; o++ {
+				a := offK
+				if o == t {
+					a = dsDiag
+				}
+				L[(w*K+o)*K+t] = math.Log(C[(w*K+o)*K+t]+a) - lz
+			}
+		}
+	}
+}
+
+// One-coin: one accuracy per worker, errors spread evenly over the other
+// classes (the model behind ZBS and "worker accuracy" scores).
+type oneCoin struct{}
+
+func (oneCoin) name() string { return "onecoin" }
+
+func (oneCoin) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
+	logClassPrior(cc, logPrior)
+	for w := 0; w < W; w++ {
+		right, all := 0.0, 0.0
+		for o := 0; o < K; o++ {
+			for t := 0; t < K; t++ {
+				v := C[(w*K+o)*K+t]
+				all += v
+				if o == t {
+					right += v
+				}
+			}
+		}
+		p := (right + dsDiag) / (all + dsDiag + dsOff)
+		lr, lw := math.Log(p), math.Log((1-p)/float64(K-1))
+		for o := 0; o < K; o++ {
+			for t := 0; t < K; t++ {
+				if o == t {
+					L[(w*K+o)*K+t] = lr
+				} else {
+					L[(w*K+o)*K+t] = lw
+				}
+			}
+		}
+	}
+}
+
+// MACE (Hovy et al. 2013): a worker either knows the answer (probability
+// theta) or spams from a personal distribution xi. P(o|t) = theta·[o=t] +
+// (1-theta)·xi[o]. The M-step splits the expected counts on the diagonal
+// between "knew it" and "spammed and hit it".
+type mace struct {
+	theta []float64
+	xi    []float64
+}
+
+func (*mace) name() string { return "mace" }
+
+func (m *mace) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
+	logClassPrior(cc, logPrior)
+	if m.theta == nil {
+		m.theta = make([]float64, W)
+		m.xi = make([]float64, W*K)
+		for w := range m.theta {
+			m.theta[w] = 0.5
+		}
+		for j := range m.xi {
+			m.xi[j] = 1 / float64(K)
+		}
+	}
+	spam := make([]float64, K)
+	for w := 0; w < W; w++ {
+		th, xi := m.theta[w], m.xi[w*K:w*K+K]
+		known, all := 0.0, 0.0
+		clear(spam)
+		for o := 0; o < K; o++ {
+			for t := 0; t < K; t++ {
+				v := C[(w*K+o)*K+t]
+				all += v
+				if o == t {
+					k := v * th / (th + (1-th)*xi[o])
+					known += k
+					spam[o] += v - k
+				} else {
+					spam[o] += v
+				}
+			}
+		}
+		// Beta(2,1)-like pull toward "knows", Dirichlet(1) smoothing on xi.
+		th = (known + 1) / (all + 1.5)
+		m.theta[w] = th
+		zs := 0.0
+		for o := range spam {
+			zs += spam[o] + 0.5
+		}
+		for o := range spam {
+			xi[o] = (spam[o] + 0.5) / zs
+		}
+		for o := 0; o < K; o++ {
+			for t := 0; t < K; t++ {
+				p := (1 - th) * xi[o]
+				if o == t {
+					p += th
+				}
+				L[(w*K+o)*K+t] = math.Log(p)
+			}
+		}
+	}
+}
+
+// IBCC (Kim & Ghahramani 2012), variational Bayes: Dirichlet posteriors over
+// each worker's confusion rows and over the class proportions; the E-step
+// uses E[log p], which shrinks workers with little evidence toward the prior
+// instead of trusting a point estimate — robust on sparse sets.
+type ibcc struct{}
+
+const (
+	ibccDiag = 2.0
+	ibccOff  = 1.0
+)
+
+func (ibcc) name() string { return "ibcc" }
+
+func (ibcc) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
+	z := 0.0
+	for _, v := range cc {
+		z += v + 1
+	}
+	dz := digamma(z)
+	for t, v := range cc {
+		logPrior[t] = digamma(v+1) - dz
+	}
+	offK := ibccOff / float64(K-1)
+	for w := 0; w < W; w++ {
+		for t := 0; t < K; t++ {
+			s := ibccDiag + ibccOff
+			for o := 0; o < K; o++ {
+				s += C[(w*K+o)*K+t]
+			}
+			ds := digamma(s)
+			for o := 0; o < K; o++ {
+				a := offK
+				if o == t {
+					a = ibccDiag
+				}
+				L[(w*K+o)*K+t] = digamma(C[(w*K+o)*K+t]+a) - ds
+			}
+		}
+	}
+}
+
+// digamma ψ(x) for x > 0: recurrence up to 6, then the asymptotic series.
+func digamma(x float64) float64 {
+	r := 0.0
+	for x < 6 {
+		r -= 1 / x
+		x++
+	}
+	f := 1 / (x * x)
+	return r + math.Log(x) - 0.5/x - f*(1.0/12-f*(1.0/120-f*(1.0/252-f*(1.0/240-f/132))))
+}

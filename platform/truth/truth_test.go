@@ -1,0 +1,374 @@
+package truth
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T, csv string) *Dataset {
+	t.Helper()
+	d, _, err := LoadAnswers(strings.NewReader(csv), "answers.csv", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func goldOf(t *testing.T, d *Dataset, csv string) *Gold {
+	t.Helper()
+	g, _, err := LoadGold(strings.NewReader(csv), "gold.csv", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+
+func TestMajorityVoteTiesSplit(t *testing.T) {
+	d := load(t, "item,worker,label\nq1,w1,cat\nq1,w2,dog\nq2,w1,cat\nq2,w2,cat\nq2,w3,dog\n")
+	r, err := Aggregate(d, "mv", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// classes sorted: cat=0, dog=1
+	if p := r.Posterior[0:2]; p[0] != 0.5 || p[1] != 0.5 {
+		t.Fatalf("tied item posterior = %v, want [0.5 0.5]", p)
+	}
+	if p := r.Posterior[2:4]; !near(p[0], 2.0/3, 1e-12) {
+		t.Fatalf("q2 posterior = %v, want cat 2/3", p)
+	}
+	// A tie scores half: q1 gold dog (tie) = 0.5, q2 gold cat = 1.
+	acc, n := Accuracy(r, goldOf(t, d, "item,label\nq1,dog\nq2,cat\n"), nil)
+	if n != 2 || acc != 0.75 {
+		t.Fatalf("accuracy = %v over %d, want 0.75 over 2", acc, n)
+	}
+}
+
+// Worker A agrees with the control truth; B and C always answer the
+// opposite. Majority vote follows B and C; with the control items clamped,
+// every model that learns worker quality must follow A.
+func TestControlItemsTeachWorkerQuality(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("item,worker,label\n")
+	for i := 0; i < 40; i++ {
+		truth, wrong := "yes", "no"
+		if i%3 == 0 {
+			truth, wrong = "no", "yes"
+		}
+		for _, w := range []struct{ name, lbl string }{{"A", truth}, {"B", wrong}, {"C", wrong}} {
+			b.WriteString("i" + itoa(i) + "," + w.name + "," + w.lbl + "\n")
+		}
+	}
+	d := load(t, b.String())
+	var gb strings.Builder
+	for i := 0; i < 40; i++ {
+		truth := "yes"
+		if i%3 == 0 {
+			truth = "no"
+		}
+		gb.WriteString("i" + itoa(i) + "," + truth + "\n")
+	}
+	gold := goldOf(t, d, gb.String())
+	ctl, eval := SplitControl(gold, 0.25, 1)
+	mv, _ := Aggregate(d, "mv", Options{Control: ctl})
+	if acc, _ := Accuracy(mv, eval, nil); acc != 0 {
+		t.Fatalf("mv accuracy %v, want 0 (B and C outvote A)", acc)
+	}
+	for _, m := range []string{"wawa", "ds", "onecoin", "mace", "ibcc", "glad", "bwa", "auto"} {
+		r, err := Aggregate(d, m, Options{Control: ctl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc, _ := Accuracy(r, eval, nil)
+		if m == "wawa" || m == "bwa" {
+			// Vote weighting cannot invert a worker: it can only down-weight.
+			continue
+		}
+		if acc < 0.99 {
+			t.Errorf("%s accuracy %.3f with control items, want 1", m, acc)
+		}
+		for it, c := range ctl.Class {
+			if r.Label[it] != c {
+				t.Errorf("%s: control item %s not clamped", m, d.Items[it])
+			}
+		}
+	}
+}
+
+func itoa(i int) string { return fmtInt(i) }
+func fmtInt(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	s := ""
+	for i > 0 {
+		s = string(rune('0'+i%10)) + s
+		i /= 10
+	}
+	return s
+}
+
+// Every method handles an item with no answers (label -1, not counted right)
+// and a worker with a single answer.
+func TestEmptyItemAndSingleAnswerWorker(t *testing.T) {
+	d := load(t, "q1,w1,a\nq1,w2,a\nq1,w3,b\nq2,w1,b\nq2,w2,b\nq2,w4,b\n")
+	// Append an item with no answers, as the platform does for an item
+	// that was posted but not yet answered.
+	d.Items = append(d.Items, "q3")
+	d.ItemStart = append(d.ItemStart, d.ItemStart[len(d.ItemStart)-1])
+	for _, m := range append(append([]string(nil), CategoricalMethods...), "auto") {
+		r, err := Aggregate(d, m, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if r.Label[2] != -1 {
+			t.Errorf("%s: item with no answers got label %d, want -1", m, r.Label[2])
+		}
+		if r.Label[0] != 0 || r.Label[1] != 1 {
+			t.Errorf("%s: labels %v, want [0 1 -1]", m, r.Label)
+		}
+		for k := 0; k < r.K*2; k++ {
+			if p := r.Posterior[k]; math.IsNaN(p) || p < 0 || p > 1 {
+				t.Errorf("%s: posterior %v out of range", m, r.Posterior)
+			}
+		}
+		if len(r.WorkerQuality) != 4 || math.IsNaN(r.WorkerQuality[3]) {
+			t.Errorf("%s: worker quality %v", m, r.WorkerQuality)
+		}
+	}
+}
+
+func TestMethodsOnSyntheticCrowd(t *testing.T) {
+	d, g := Synthesize(SynthConfig{Items: 2000, Workers: 60, Classes: 3, Labels: 14000, AccMin: 0.55, AccMax: 0.95, Spammers: 0.3, Seed: 7})
+	mv, _ := Aggregate(d, "mv", Options{})
+	mvAcc, _ := Accuracy(mv, g, nil)
+	for _, m := range CategoricalMethods {
+		r, err := Aggregate(d, m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc, _ := Accuracy(r, g, nil)
+		t.Logf("%-8s %.4f iters=%d", m, acc, r.Iterations)
+		// With 30% spammers, every quality-aware model must beat plain voting.
+		if m != "mv" && acc <= mvAcc {
+			t.Errorf("%s accuracy %.4f not above majority vote %.4f", m, acc, mvAcc)
+		}
+	}
+	// DS recovers worker accuracy: spammers (~1/3) sit far below good workers.
+	r, _ := Aggregate(d, "ds", Options{})
+	if r.WorkerQuality[0] < 0.5 && r.WorkerQuality[1] < 0.5 && r.WorkerQuality[2] < 0.5 {
+		t.Errorf("the most active workers all look like spammers: %v", r.WorkerQuality[:3])
+	}
+}
+
+func TestThreadsGiveTheSameAnswer(t *testing.T) {
+	d, _ := Synthesize(SynthConfig{Items: 5000, Workers: 100, Classes: 2, Labels: 30000, AccMin: 0.6, AccMax: 0.9, Seed: 3})
+	for _, m := range []string{"ds", "ibcc", "mace", "onecoin"} {
+		r1, _ := Aggregate(d, m, Options{Threads: 1})
+		r2, _ := Aggregate(d, m, Options{Threads: 2})
+		for i := range r1.Posterior {
+			if !near(r1.Posterior[i], r2.Posterior[i], 1e-9) {
+				t.Fatalf("%s: posterior %d differs between 1 and 2 threads: %v vs %v", m, i, r1.Posterior[i], r2.Posterior[i])
+			}
+		}
+	}
+}
+
+func TestNumericAggregates(t *testing.T) {
+	d, _, err := LoadAnswers(strings.NewReader("item,worker,label\nx,a,1\nx,b,2\nx,c,3\nx,d,100\ny,a,5\n"), "answers.csv", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]float64{"mean": {26.5, 5}, "median": {2.5, 5}, "trimmed": {26.5, 5}}
+	for m, w := range want {
+		r, err := Aggregate(d, m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Value[0] != w[0] || r.Value[1] != w[1] {
+			t.Errorf("%s = %v, want %v", m, r.Value, w)
+		}
+	}
+	r, _ := Aggregate(d, "trimmed", Options{Trim: 0.25})
+	if r.Value[0] != 2.5 {
+		t.Errorf("trimmed 25%% = %v, want 2.5", r.Value[0])
+	}
+	g, _, err := LoadGold(strings.NewReader("x,3\ny,4\n"), "gold.csv", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	med, _ := Aggregate(d, "median", Options{})
+	if mae, n := MAE(med, g); n != 2 || mae != 0.75 {
+		t.Errorf("MAE = %v over %d, want 0.75 over 2", mae, n)
+	}
+	if _, err := Aggregate(d, "ds", Options{}); err == nil || !strings.Contains(err.Error(), "not for numeric") {
+		t.Errorf("ds on numeric labels: %v", err)
+	}
+}
+
+// Fleiss' kappa: the worked example of Fleiss (1971) as reproduced in most
+// references: 10 items, 14 raters, 5 categories, κ = 0.210.
+func TestFleissKappaReference(t *testing.T) {
+	table := [][5]int{{0, 0, 0, 0, 14}, {0, 2, 6, 4, 2}, {0, 0, 3, 5, 6}, {0, 3, 9, 2, 0}, {2, 2, 8, 1, 1},
+		{7, 7, 0, 0, 0}, {3, 2, 6, 3, 0}, {2, 5, 3, 2, 2}, {6, 5, 2, 1, 0}, {0, 2, 2, 3, 7}}
+	b := NewBuilder(false)
+	for i, row := range table {
+		r := 0
+		for c, n := range row {
+			for j := 0; j < n; j++ {
+				b.Add(fmtInt(i), fmtInt(r), fmtInt(c+1))
+				r++
+			}
+		}
+	}
+	if k := FleissKappa(b.Build()); !near(k, 0.2099, 5e-4) {
+		t.Fatalf("kappa = %.4f, want 0.210", k)
+	}
+}
+
+// Krippendorff's alpha: the reliability data of Krippendorff's "Computing
+// Krippendorff's alpha-reliability" (4 coders, 12 units, missing values):
+// nominal 0.743, interval 0.849.
+func TestKrippendorffAlphaReference(t *testing.T) {
+	data := [4][12]string{
+		{"1", "2", "3", "3", "2", "1", "4", "1", "2", "", "", ""},
+		{"1", "2", "3", "3", "2", "2", "4", "1", "2", "5", "", "3"},
+		{"", "3", "3", "3", "2", "3", "4", "2", "2", "5", "1", ""},
+		{"1", "2", "3", "3", "2", "4", "4", "1", "2", "5", "1", ""},
+	}
+	for _, numeric := range []bool{false, true} {
+		b := NewBuilder(numeric)
+		for c, row := range data {
+			for u, v := range row {
+				if v != "" {
+					b.Add("u"+fmtInt(u), "c"+fmtInt(c), v)
+				}
+			}
+		}
+		a := KrippendorffAlpha(b.Build())
+		want := 0.743
+		if numeric {
+			want = 0.849
+		}
+		if !near(a, want, 5e-4) {
+			t.Errorf("alpha (numeric=%v) = %.4f, want %.3f", numeric, a, want)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name, csv string
+		numeric   bool
+		want      string
+	}{
+		{"malformed row", "item,worker,label\na,w,1\nb,w\n", false, "answers.csv line 3: expected 3 fields"},
+		{"empty file", "", false, "no answers"},
+		{"header only", "item,worker,label\n", false, "no answers"},
+		{"empty field", "a,,1\n", false, "line 1: empty worker"},
+		{"mixed labels", "item,worker,label\na,w,1\nb,w,2\nc,w,maybe\n", false, `line 4: label "maybe" mixes with label "1" of line 2`},
+		{"numeric method, text label", "a,w,1.5\nb,w,high\n", true, `line 2: label "high" is not a number`},
+		{"bad quotes", "a,w,\"x\n", false, "line 1: bad quoting"},
+	}
+	for _, c := range cases {
+		_, _, err := LoadAnswers(strings.NewReader(c.csv), "answers.csv", c.numeric)
+		var ie *InputError
+		if err == nil || !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+	d := load(t, "a,w1,x\nb,w1,y\n")
+	g, warns, err := LoadGold(strings.NewReader("item,label\na,x\nzz,y\nb,never\n"), "gold.csv", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 2 || !strings.Contains(warns[0].String(), `gold.csv line 3: gold item "zz" has no answers`) ||
+		!strings.Contains(warns[1].String(), `line 4: gold label "never"`) {
+		t.Fatalf("warnings = %v", warns)
+	}
+	if len(g.Class) != 2 {
+		t.Fatalf("gold = %v, want a and b", g.Class)
+	}
+	if _, _, err := LoadGold(strings.NewReader("a\n"), "gold.csv", d); err == nil || !strings.Contains(err.Error(), "gold.csv line 1: expected 2 fields") {
+		t.Errorf("short gold row: %v", err)
+	}
+	if _, err := Aggregate(d, "nope", Options{}); err == nil || !strings.Contains(err.Error(), "unknown method") {
+		t.Errorf("unknown method: %v", err)
+	}
+}
+
+func TestQuotedFieldsAndCRLF(t *testing.T) {
+	d := load(t, "item,worker,label\r\n\"a,1\",w1,\"yes, sure\"\r\n\"a,1\",w2,no\r\n")
+	if d.NumItems() != 1 || d.Items[0] != "a,1" || d.Classes[1] != "yes, sure" {
+		t.Fatalf("items %v classes %v", d.Items, d.Classes)
+	}
+}
+
+// New answers folded in with two warm passes land where a full run from
+// scratch lands.
+func TestIncrementalWarmStart(t *testing.T) {
+	full, _ := Synthesize(SynthConfig{Items: 3000, Workers: 80, Classes: 2, Labels: 24000, AccMin: 0.6, AccMax: 0.95, Seed: 11})
+	inc, err := NewIncremental("ds", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := full.NumLabels() * 95 / 100
+	add := func(lo, hi int) {
+		for i := 0; i < full.NumItems(); i++ {
+			for n := full.ItemStart[i]; n < full.ItemStart[i+1]; n++ {
+				if int(n) >= lo && int(n) < hi {
+					inc.Add(full.Items[i], full.Workers[full.Worker[n]], full.Classes[full.Label[n]])
+				}
+			}
+		}
+	}
+	add(0, cut)
+	if _, err := inc.Update(0); err != nil {
+		t.Fatal(err)
+	}
+	add(cut, full.NumLabels())
+	r, err := inc.Update(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := Aggregate(inc.Dataset(), "ds", Options{Tol: 1e-10, MaxIter: 500})
+	diff := 0
+	maxd := 0.0
+	for i := range ref.Label {
+		if ref.Label[i] != r.Label[i] {
+			diff++
+		}
+		maxd = math.Max(maxd, math.Abs(ref.Posterior[2*i]-r.Posterior[2*i]))
+	}
+	if diff > 3 || maxd > 0.05 {
+		t.Fatalf("after 2 warm passes: %d labels differ from a full run, max posterior gap %.4f", diff, maxd)
+	}
+	cold, _ := Aggregate(inc.Dataset(), "ds", Options{MaxIter: 2})
+	coldDiff := 0
+	for i := range ref.Label {
+		if ref.Label[i] != cold.Label[i] {
+			coldDiff++
+		}
+	}
+	t.Logf("labels off the converged answer after 2 passes: warm %d, cold %d", diff, coldDiff)
+	if _, err := NewIncremental("mv", Options{}); err == nil {
+		t.Error("incremental mv accepted")
+	}
+}
+
+func TestDigamma(t *testing.T) {
+	// ψ(1) = −γ, ψ(0.5) = −γ − 2 ln 2, ψ(10) = H_9 − γ.
+	g := 0.5772156649015329
+	h9 := 0.0
+	for k := 1; k <= 9; k++ {
+		h9 += 1 / float64(k)
+	}
+	for _, c := range [][2]float64{{1, -g}, {0.5, -g - 2*math.Ln2}, {10, h9 - g}} {
+		if v := digamma(c[0]); !near(v, c[1], 1e-10) {
+			t.Errorf("digamma(%v) = %v, want %v", c[0], v, c[1])
+		}
+	}
+}
