@@ -2,11 +2,70 @@ package truth
 
 import (
 	"math/rand"
+	"sync"
 )
+
+// aggregateMany runs several methods at once, each on one thread: the
+// simple methods are single-threaded anyway, so this uses the cores better
+// than running the methods one after another with threads each.
+func aggregateMany(d *Dataset, methods []string, o Options, par int) ([]*Result, error) {
+	rs := make([]*Result, len(methods))
+	errs := make([]error, len(methods))
+	sem := make(chan struct{}, max(par, 1))
+	var wg sync.WaitGroup
+	for j, m := range methods {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rs[j], errs[j] = Aggregate(d, m, o)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
+}
 
 // autoCandidates are the methods auto chooses among, in order of preference
 // when their cross-validated accuracies tie.
-var autoCandidates = []string{"ibcc", "ds", "bwa", "mace", "onecoin", "glad", "wawa", "mv"}
+var autoCandidates = []string{"ensemble", "ibcc", "ds", "bwa", "mace", "onecoin", "glad", "wawa", "mv"}
+
+// ensembleMembers are the quality-aware models the ensemble averages.
+var ensembleMembers = []string{"ds", "onecoin", "mace", "glad", "ibcc", "bwa", "wawa"}
+
+// ensemble averages the posteriors of several worker models. Their errors
+// are partly independent, so the average is rarely far from the best
+// member on any set, which makes it a low-variance choice when the control
+// items are too few to tell the members apart.
+func ensemble(d *Dataset, o Options) (*Result, error) {
+	single := o
+	single.Threads = 1
+	rs, err := aggregateMany(d, ensembleMembers, single, o.Threads)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Method: "ensemble", K: d.NumClasses(), Converged: true}
+	r.Posterior = make([]float64, len(rs[0].Posterior))
+	r.WorkerQuality = make([]float64, d.NumWorkers())
+	inv := 1 / float64(len(rs))
+	for _, m := range rs {
+		for j, p := range m.Posterior {
+			r.Posterior[j] += p * inv
+		}
+		for w, q := range m.WorkerQuality {
+			r.WorkerQuality[w] += q * inv
+		}
+		r.Iterations = max(r.Iterations, m.Iterations)
+		r.Converged = r.Converged && m.Converged
+	}
+	r.finish(d, o.Control)
+	return r, nil
+}
 
 // autoFallback is used when there are too few control items to choose by.
 const autoFallback = "ibcc"

@@ -1,0 +1,181 @@
+// Command truth benchmarks the truth-inference library:
+//
+//	go run ./bench/truth              # speed + end-to-end + accuracy table
+//	go run ./bench/truth -only speed  # one part: speed, e2e or accuracy
+//
+// speed:    Dawid–Skene label-passes/s (answers × EM passes / second) on a
+//
+//	seeded synthetic crowd, K = 2, 5, 10, on 1 thread and on all.
+//
+// e2e:      10M answers / 1M items / 10k workers written to CSV, then loaded
+//
+//	and aggregated to convergence in a child process whose peak RSS is read
+//	from the kernel.
+//
+// accuracy: every method and auto on the real sets (nested cross-validation).
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"sahara/platform/truth"
+)
+
+func main() {
+	only := flag.String("only", "", "run one part: speed, e2e or accuracy")
+	data := flag.String("data", "../shared/datasets/crowd", "folder of real datasets for the accuracy table")
+	e2eFile := flag.String("e2e-child", "", "internal: load and aggregate this answers file, print JSON")
+	labels := flag.Int("labels", 10_000_000, "answers in the end-to-end set")
+	flag.Parse()
+	if *e2eFile != "" {
+		e2eChild(*e2eFile)
+		return
+	}
+	fmt.Printf("# truth bench — %s, %d cores (GOMAXPROCS %d), %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
+	if *only == "" || *only == "speed" {
+		speed()
+	}
+	if *only == "" || *only == "e2e" {
+		e2e(*labels)
+	}
+	if *only == "" || *only == "accuracy" {
+		accuracy(*data)
+	}
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+		}
+	}
+	return "unknown CPU"
+}
+
+// speed runs a fixed number of EM passes (no early stop) so the rate is
+// per pass, comparable across K and thread counts.
+func speed() {
+	fmt.Println("## Dawid–Skene speed (label-passes/s = answers × passes / s)")
+	fmt.Println()
+	fmt.Println("| K | answers | items | workers | threads | passes | seconds | M label-passes/s | speed-up |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	const passes = 20
+	for _, K := range []int{2, 5, 10} {
+		d, _ := truth.Synthesize(truth.SynthConfig{Items: 1_000_000, Workers: 10_000, Classes: K, Labels: 10_000_000,
+			AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
+		var one float64
+		for _, th := range []int{1, runtime.GOMAXPROCS(0)} {
+			best := 0.0
+			for rep := 0; rep < 3; rep++ { // best of 3: the machine is shared
+				t0 := time.Now()
+				r, _ := truth.Aggregate(d, "ds", truth.Options{Threads: th, MaxIter: passes, Tol: 1e-300})
+				s := time.Since(t0).Seconds()
+				rate := float64(d.NumLabels()) * float64(r.Iterations) / s / 1e6
+				best = max(best, rate)
+			}
+			if th == 1 {
+				one = best
+			}
+			fmt.Printf("| %d | %d | %d | %d | %d | %d | %.2f | %.1f | %.2fx |\n", K, d.NumLabels(), d.NumItems(), d.NumWorkers(),
+				th, passes, float64(d.NumLabels())*passes/best/1e6, best, best/one)
+		}
+		runtime.GC()
+	}
+	fmt.Println()
+}
+
+type e2eResult struct {
+	Load, Aggregate, Total float64
+	Iterations             int
+	Converged              bool
+	Accuracy               float64
+	Labels                 int
+}
+
+func e2e(labels int) {
+	dir, err := os.MkdirTemp("", "truth-e2e")
+	check(err)
+	defer os.RemoveAll(dir)
+	fmt.Println("## End to end: CSV load + Dawid–Skene to convergence (child process)")
+	fmt.Println()
+	fmt.Println("| K | answers | items | workers | CSV MB | load s | EM s | passes | total s | peak RSS MiB | accuracy |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, K := range []int{2, 5, 10} {
+		d, g := truth.Synthesize(truth.SynthConfig{Items: labels / 10, Workers: 10_000, Classes: K, Labels: labels,
+			AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
+		a := filepath.Join(dir, "answers.csv")
+		f, err := os.Create(a)
+		check(err)
+		check(truth.WriteAnswersCSV(f, d))
+		check(f.Close())
+		gf, err := os.Create(filepath.Join(dir, "gold.csv"))
+		check(err)
+		check(truth.WriteGoldCSV(gf, d, g))
+		check(gf.Close())
+		st, _ := os.Stat(a)
+		items, workers := d.NumItems(), d.NumWorkers()
+		d, g = nil, nil
+		runtime.GC()
+		cmd := exec.Command(os.Args[0], "-e2e-child", a)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		check(err)
+		var r e2eResult
+		check(json.Unmarshal(out, &r))
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss / 1024 // KiB → MiB
+		fmt.Printf("| %d | %d | %d | %d | %.0f | %.2f | %.2f | %d | %.2f | %d | %.4f |\n", K, r.Labels, items, workers,
+			float64(st.Size())/1e6, r.Load, r.Aggregate, r.Iterations, r.Total, rss, r.Accuracy)
+	}
+	fmt.Println()
+}
+
+func e2eChild(path string) {
+	t0 := time.Now()
+	d, _, err := truth.LoadAnswersFile(path, false)
+	check(err)
+	g, _, err := truth.LoadGoldFile(filepath.Join(filepath.Dir(path), "gold.csv"), d)
+	check(err)
+	t1 := time.Now()
+	r, err := truth.Aggregate(d, "ds", truth.Options{Tol: 1e-6})
+	check(err)
+	t2 := time.Now()
+	acc, _ := truth.Accuracy(r, g, nil)
+	check(json.NewEncoder(os.Stdout).Encode(e2eResult{Load: t1.Sub(t0).Seconds(), Aggregate: t2.Sub(t1).Seconds(),
+		Total: t2.Sub(t0).Seconds(), Iterations: r.Iterations, Converged: r.Converged, Accuracy: acc, Labels: d.NumLabels()}))
+}
+
+func accuracy(dir string) {
+	for _, unsup := range []bool{false, true} {
+		if unsup {
+			fmt.Println("## Accuracy (%), unsupervised: no control items (the classic benchmark setting)")
+		} else {
+			fmt.Println("## Accuracy (%), nested 5-fold cross-validation over the gold: every method gets 4 folds as control items")
+		}
+		fmt.Println()
+		t0 := time.Now()
+		rows, err := truth.BenchDir(dir, truth.BenchConfig{Unsupervised: unsup, Seed: 1})
+		check(err)
+		truth.WriteBenchTable(os.Stdout, rows, nil)
+		fmt.Printf("\n(%.0f s)\n\n", time.Since(t0).Seconds())
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

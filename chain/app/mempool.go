@@ -1,0 +1,56 @@
+package app
+
+import (
+	evmmempool "github.com/cosmos/evm/mempool"
+	evmserver "github.com/cosmos/evm/server"
+	evmtypes "github.com/cosmos/evm/x/vm/types"
+
+	"cosmossdk.io/log/v2"
+
+	"github.com/cosmos/cosmos-sdk/baseapp"
+	servertypes "github.com/cosmos/cosmos-sdk/server/types"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+)
+
+// configureEVMMempool installs the app-side EVM mempool (nonce-ordered per
+// sender, fee-priority across senders) and the proposal, check and insert
+// handlers that go with it. Must run after setAnteHandler.
+func (app *App) configureEVMMempool(appOpts servertypes.AppOptions, logger log.Logger) error {
+	if evmtypes.GetChainConfig() == nil {
+		// Before genesis (the throwaway app of the CLI) there is no chain config yet.
+		return nil
+	}
+	mpConfig := evmserver.ResolveMempoolConfig(app.AnteHandler(), appOpts, logger)
+	txEncoder := evmmempool.NewTxEncoder(app.txConfig)
+	cosmosPoolMaxTx := evmserver.GetCosmosPoolMaxTx(appOpts, logger)
+	if cosmosPoolMaxTx < 0 {
+		return nil
+	}
+	if err := evmserver.ValidateReapBounds(appOpts, mpConfig.BlockGasLimit); err != nil {
+		return err
+	}
+	mempool := evmmempool.NewMempool(app.CreateQueryContext, logger, app.EVMKeeper, app.FeeMarketKeeper, app.txConfig,
+		evmmempool.NewTxRechecker(mpConfig.AnteHandler, txEncoder), evmmempool.NewTxRechecker(mpConfig.AnteHandler, txEncoder),
+		mpConfig, cosmosPoolMaxTx)
+	app.EVMMempool = mempool
+
+	app.SetPrepareProposal(baseapp.NewDefaultProposalHandler(mempool, noCheckProposalTxVerifier{app.BaseApp}).PrepareProposalHandler())
+	app.SetInsertTxHandler(mempool.NewInsertTxHandler(app.TxDecode))
+	app.SetReapTxsHandler(mempool.NewReapTxsHandler())
+	app.SetCheckTxHandler(mempool.NewCheckTxHandler(app.TxDecode, evmserver.GetMempoolCheckTxTimeout(appOpts, logger)))
+	app.SetMempool(mempool)
+	app.SetPrepareCheckStater(func(_ sdk.Context) {
+		if !mempool.HasEventBus() {
+			mempool.NotifyNewBlock()
+		}
+	})
+	return nil
+}
+
+// noCheckProposalTxVerifier skips re-running the ante handler on txs the
+// mempool already checked when the proposer builds a block.
+type noCheckProposalTxVerifier struct{ *baseapp.BaseApp }
+
+func (v noCheckProposalTxVerifier) PrepareProposalVerifyTx(tx sdk.Tx) ([]byte, error) {
+	return v.TxEncode(tx)
+}
