@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/spf13/cast"
 	"github.com/spf13/cobra"
@@ -40,7 +41,10 @@ import (
 
 	"sahara/chain/app"
 	"sahara/chain/network"
+	saharapc "sahara/chain/rpc"
 )
+
+var registerRPCOnce sync.Once
 
 // DefaultHome is ~/.sahara.
 func DefaultHome() string {
@@ -57,6 +61,11 @@ func DefaultHome() string {
 // never touch a node home.
 func AddChainCommands(root *cobra.Command) {
 	app.SetSDKConfig()
+	registerRPCOnce.Do(func() {
+		if err := saharapc.Register(); err != nil {
+			panic(err)
+		}
+	})
 	tempApp := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
 	initClientCtx := client.Context{}.
 		WithCodec(tempApp.AppCodec()).

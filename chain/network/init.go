@@ -32,6 +32,7 @@ import (
 	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
 
 	"sahara/chain/app"
+	saharapc "sahara/chain/rpc"
 )
 
 // Ports are one node's listen ports on Host.
@@ -264,7 +265,7 @@ func DefaultAppConfig(host string, p Ports) *AppConfig {
 	rpc := evmserverconfig.DefaultJSONRPCConfig()
 	rpc.Enable = true
 	rpc.EnableIndexer = true
-	rpc.API = []string{"eth", "net", "web3", "txpool", "debug"}
+	rpc.API = []string{"eth", saharapc.PendingNonceNamespace, "net", "web3", "txpool", "debug"}
 	rpc.Address = fmt.Sprintf("%s:%d", host, p.JSONRPC)
 	rpc.WsAddress = fmt.Sprintf("%s:%d", host, p.WS)
 	rpc.MetricsAddress = fmt.Sprintf("%s:%d", host, p.JSONRPCMetrics)

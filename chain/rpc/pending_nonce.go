@@ -1,0 +1,59 @@
+// Package rpc adds to the chain's Ethereum JSON-RPC what the stock server
+// lacks.
+package rpc
+
+import (
+	"context"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	evmrpc "github.com/cosmos/evm/rpc"
+	"github.com/cosmos/evm/rpc/backend"
+	"github.com/cosmos/evm/rpc/stream"
+	rpctypes "github.com/cosmos/evm/rpc/types"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/server"
+)
+
+// PendingNonceNamespace is the app.toml json-rpc.api entry that turns the
+// fix on. It must come after "eth": the JSON-RPC registry merges services of
+// one namespace and a later method replaces an earlier one of the same name.
+const PendingNonceNamespace = "eth-pending-nonce"
+
+// Register adds the namespace creators; call once per process, before the
+// node starts.
+func Register() error {
+	return evmrpc.RegisterAPINamespace(PendingNonceNamespace, func(_ *server.Context, _ client.Context, _ *stream.RPCStream, b backend.BackendI) []gethrpc.API {
+		return []gethrpc.API{{Namespace: evmrpc.EthNamespace, Version: "1.0", Service: &pendingNonceAPI{b: b}, Public: true}}
+	})
+}
+
+// pendingNonceAPI answers eth_getTransactionCount. With the app-side
+// mempool, the stock "pending" count asks CometBFT for unconfirmed txs,
+// which are never there (the app holds them), so "pending" equals "latest"
+// and a wallet that sends two transactions in one block reuses a nonce.
+// Here "pending" also counts the sender's executable transactions in the
+// app's txpool, as geth does.
+type pendingNonceAPI struct{ b backend.BackendI }
+
+func (a *pendingNonceAPI) GetTransactionCount(ctx context.Context, address common.Address, blockNrOrHash rpctypes.BlockNumberOrHash) (*hexutil.Uint64, error) {
+	num, err := a.b.BlockNumberFromComet(ctx, blockNrOrHash)
+	if err != nil {
+		return nil, err
+	}
+	n, err := a.b.GetTransactionCount(ctx, address, num)
+	if err != nil || num != rpctypes.EthPendingBlockNumber {
+		return n, err
+	}
+	if full, ok := a.b.(*backend.Backend); ok && full.Mempool != nil {
+		if pool := full.Mempool.GetTxPool(); pool != nil {
+			if pn := hexutil.Uint64(pool.PoolNonce(address)); pn > *n {
+				return &pn, nil
+			}
+		}
+	}
+	return n, nil
+}
