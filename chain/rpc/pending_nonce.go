@@ -48,12 +48,26 @@ func (a *pendingNonceAPI) GetTransactionCount(ctx context.Context, address commo
 	if err != nil || num != rpctypes.EthPendingBlockNumber {
 		return n, err
 	}
-	if full, ok := a.b.(*backend.Backend); ok && full.Mempool != nil {
-		if pool := full.Mempool.GetTxPool(); pool != nil {
-			if pn := hexutil.Uint64(pool.PoolNonce(address)); pn > *n {
-				return &pn, nil
-			}
-		}
+	full, ok := a.b.(*backend.Backend)
+	if !ok || full.Mempool == nil || full.Mempool.GetTxPool() == nil {
+		return n, nil
 	}
-	return n, nil
+	pool := full.Mempool.GetTxPool()
+	next := max(uint64(*n), pool.PoolNonce(address))
+	// A transaction just accepted waits in the pool's queue until the pool
+	// promotes it (asynchronously); count queued ones that continue the
+	// sequence too, so a send followed at once by a nonce query sees it.
+	pending, queued := pool.ContentFrom(address)
+	have := make(map[uint64]bool, len(pending)+len(queued))
+	for _, tx := range pending {
+		have[tx.Nonce()] = true
+	}
+	for _, tx := range queued {
+		have[tx.Nonce()] = true
+	}
+	for have[next] {
+		next++
+	}
+	res := hexutil.Uint64(next)
+	return &res, nil
 }
