@@ -165,7 +165,9 @@ func (n *Node) Exited() bool {
 }
 
 // Client dials the node's JSON-RPC.
-func (n *Node) Client(ctx context.Context) (*evmclient.Client, error) { return evmclient.Dial(ctx, n.RPC) }
+func (n *Node) Client(ctx context.Context) (*evmclient.Client, error) {
+	return evmclient.Dial(ctx, n.RPC)
+}
 
 // Wallet returns dev account i.
 func (n *Node) Wallet(i int) *evmclient.Wallet {

@@ -1,0 +1,39 @@
+# The two commands: `make run` (the whole thing) and `make test` (every test).
+SHELL := /bin/bash
+BIN   := build/sahara
+export CGO_ENABLED := 1
+
+.PHONY: run build test test-go generate check-generated bench-truth bench-chain clean
+
+run: build
+	$(BIN) up
+
+build:
+	go build -o $(BIN) ./cmd/sahara
+
+# Everything CI runs: generated code is current, vet, then all Go tests
+# (unit, real data sets, end-to-end chain tests against the real binary,
+# the ethers.js client flow).
+test: node_modules check-generated build
+	go vet ./...
+	SAHARA_BIN=$(abspath $(BIN)) go test -count=1 -timeout 45m ./...
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+# Reproduces every committed generated file (compiled Solidity).
+generate: node_modules
+	node contracts/compile.mjs
+
+check-generated: generate
+	@git diff --exit-code -- contracts/build || { echo "contracts/build is stale: run make generate and commit"; exit 1; }
+
+bench-truth:
+	go run ./bench/truth
+
+bench-chain: build
+	go run ./bench/chain -bin $(abspath $(BIN))
+
+clean:
+	rm -rf build
