@@ -12,12 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 
 	svrcmd "github.com/cosmos/cosmos-sdk/server/cmd"
-	srvconfig "github.com/cosmos/cosmos-sdk/server/config"
 
 	"github.com/cosmos/cosmos-sdk/client/flags"
 
@@ -185,23 +183,6 @@ func announceReady(w io.Writer, cometRPC string) {
 	}
 }
 
-// patchCometConfig rewrites config.toml after changing it with fn.
-func patchCometConfig(home string, fn func(*cmtcfg.Config)) error {
-	v := viper.New()
-	v.SetConfigFile(filepath.Join(home, "config", "config.toml"))
-	if err := v.ReadInConfig(); err != nil {
-		return err
-	}
-	cfg := cmtcfg.DefaultConfig()
-	if err := v.Unmarshal(cfg); err != nil {
-		return err
-	}
-	cfg.SetRoot(home)
-	fn(cfg)
-	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
-	return nil
-}
-
 func jsonMarshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 
 // applyChangedAddresses writes the flags the user set on a later run into
@@ -210,7 +191,7 @@ func jsonMarshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "",
 func applyChangedAddresses(cmd *cobra.Command, home string, e endpoints, blockTime time.Duration) error {
 	ch := cmd.Flags().Changed
 	if ch("block-time") || ch("metrics-addr") || ch("cometbft-rpc") || ch("p2p-addr") {
-		if err := patchCometConfig(home, func(c *cmtcfg.Config) {
+		if err := network.PatchCometConfig(home, func(c *cmtcfg.Config) {
 			if ch("block-time") {
 				c.Consensus.TimeoutCommit = blockTime
 			}
@@ -230,35 +211,24 @@ func applyChangedAddresses(cmd *cobra.Command, home string, e endpoints, blockTi
 	if !(ch("evm-rpc") || ch("evm-ws") || ch("grpc-addr") || ch("api-addr") || ch("evm-rpc-metrics") || ch("geth-metrics")) {
 		return nil
 	}
-	path := filepath.Join(home, "config", "app.toml")
-	v := viper.New()
-	v.SetConfigFile(path)
-	if err := v.ReadInConfig(); err != nil {
-		return err
-	}
-	ac := network.DefaultAppConfig("127.0.0.1", network.DefaultPorts)
-	if err := v.Unmarshal(ac); err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	if ch("evm-rpc") {
-		ac.JSONRPC.Address = e.EVMRPC
-	}
-	if ch("evm-ws") {
-		ac.JSONRPC.WsAddress = e.EVMWS
-	}
-	if ch("grpc-addr") {
-		ac.GRPC.Address = e.GRPC
-	}
-	if ch("api-addr") {
-		ac.API.Address = "tcp://" + e.API
-	}
-	if ch("evm-rpc-metrics") {
-		ac.JSONRPC.MetricsAddress = e.EVMMetrics
-	}
-	if ch("geth-metrics") {
-		ac.EVM.GethMetricsAddress = e.GethMetrics
-	}
-	srvconfig.SetConfigTemplate(network.AppConfigTemplate)
-	srvconfig.WriteConfigFile(path, ac)
-	return nil
+	return network.PatchAppConfig(home, func(ac *network.AppConfig) {
+		if ch("evm-rpc") {
+			ac.JSONRPC.Address = e.EVMRPC
+		}
+		if ch("evm-ws") {
+			ac.JSONRPC.WsAddress = e.EVMWS
+		}
+		if ch("grpc-addr") {
+			ac.GRPC.Address = e.GRPC
+		}
+		if ch("api-addr") {
+			ac.API.Address = "tcp://" + e.API
+		}
+		if ch("evm-rpc-metrics") {
+			ac.JSONRPC.MetricsAddress = e.EVMMetrics
+		}
+		if ch("geth-metrics") {
+			ac.EVM.GethMetricsAddress = e.GethMetrics
+		}
+	})
 }

@@ -33,7 +33,7 @@ func aggregateMany(d *Dataset, methods []string, o Options, par int) ([]*Result,
 
 // autoCandidates are the methods auto chooses among, in order of preference
 // when their cross-validated accuracies tie.
-var autoCandidates = []string{"ensemble", "ibcc", "ds", "bwa", "mace", "onecoin", "glad", "wawa", "mv"}
+var autoCandidates = []string{"ibcc", "ds", "bwa", "mace", "onecoin", "glad", "wawa", "mv"}
 
 // ensembleMembers are the quality-aware models the ensemble averages.
 var ensembleMembers = []string{"ds", "onecoin", "mace", "glad", "ibcc", "bwa", "wawa"}

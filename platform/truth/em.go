@@ -100,21 +100,15 @@ func (s *emState) parallel(f func(slot, a, b int)) {
 		}
 		return
 	}
+	// Static assignment (thread t takes chunks t, t+threads, ...) keeps
+	// each thread's partial sums in the same order on every run, so the
+	// results are bit-for-bit reproducible.
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
 	for t := 0; t < s.threads; t++ {
 		wg.Add(1)
 		go func(slot int) {
 			defer wg.Done()
-			for {
-				mu.Lock()
-				c := next
-				next++
-				mu.Unlock()
-				if c >= nch {
-					return
-				}
+			for c := slot; c < nch; c += s.threads {
 				f(slot, s.chunks[c], s.chunks[c+1])
 			}
 		}(t)

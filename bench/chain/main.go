@@ -1,0 +1,454 @@
+// Command chain is the chain throughput benchmark: it starts a fresh
+// single-validator chain with many funded senders, pre-signs transactions,
+// submits them concurrently over Ethereum JSON-RPC, and reports the
+// included-and-successful transactions per second over a steady-state
+// window, submit-to-inclusion latency (p50/p99), block time and rejections.
+//
+//	go run ./bench/chain -bin build/sahara                   # both workloads, every variant
+//	go run ./bench/chain -bin build/sahara -workload native  # one workload
+//
+// Variants are node configurations run one after the other in the same
+// invocation, so their ratios are comparable on a shared machine.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"sahara/chain/network"
+	"sahara/contracts"
+	"sahara/internal/testnode"
+	"sahara/sdk/evmclient"
+)
+
+type variant struct {
+	name  string
+	about string
+	apply func(home string) error
+}
+
+// variants are the configurations compared. Each starts from a fresh chain.
+var variants = []variant{
+	{"default", "as `sahara up` creates it", func(string) error { return nil }},
+	{"tuned", "no tx indexer for JSON-RPC, IAVL cache 2M nodes, larger txpool slots, timeout_commit 500ms",
+		func(home string) error {
+			if err := network.PatchAppConfig(home, func(ac *network.AppConfig) {
+				ac.JSONRPC.EnableIndexer = false
+				ac.IAVLCacheSize = 2_000_000
+				ac.EVM.Mempool.GlobalSlots = 20_000
+				ac.EVM.Mempool.AccountSlots = 64
+				ac.EVM.Mempool.GlobalQueue = 5_000
+			}); err != nil {
+				return err
+			}
+			return network.PatchCometConfig(home, func(c *cmtcfg.Config) {
+				c.Consensus.TimeoutCommit = 500 * time.Millisecond
+			})
+		}},
+}
+
+type config struct {
+	bin, workload, only string
+	senders, window     int
+	conns               int
+	warmup, measure     time.Duration
+	keep                bool
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.bin, "bin", "build/sahara", "the sahara binary")
+	flag.StringVar(&c.workload, "workload", "both", "native, erc20 or both")
+	flag.StringVar(&c.only, "variant", "", "run one variant (default: all)")
+	flag.IntVar(&c.senders, "senders", 1000, "funded sender accounts")
+	flag.IntVar(&c.window, "window", 8, "transactions in flight per sender")
+	flag.IntVar(&c.conns, "conns", 64, "concurrent JSON-RPC submitters")
+	flag.DurationVar(&c.warmup, "warmup", 10*time.Second, "load before measuring")
+	flag.DurationVar(&c.measure, "measure", 60*time.Second, "steady-state window measured")
+	flag.BoolVar(&c.keep, "keep", false, "keep the chain homes")
+	flag.Parse()
+
+	host, _ := os.Hostname()
+	fmt.Printf("# chain bench — %s, %s, %d cores, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), cpuModel())
+	fmt.Printf("# senders %d, window %d/sender, %d submitters, warmup %s, measured %s\n\n", c.senders, c.window, c.conns, c.warmup, c.measure)
+	fmt.Println("| workload | variant | included ok tx/s | submitted | rejected | failed | p50 ms | p99 ms | block time ms | txs/block |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	results := map[string]map[string]float64{}
+	for _, wl := range []string{"native", "erc20"} {
+		if c.workload != "both" && c.workload != wl {
+			continue
+		}
+		results[wl] = map[string]float64{}
+		for _, v := range variants {
+			if c.only != "" && c.only != v.name {
+				continue
+			}
+			r, err := run(c, wl, v)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "error:", wl, v.name, err)
+				os.Exit(1)
+			}
+			results[wl][v.name] = r.tps
+			fmt.Printf("| %s | %s | %.0f | %d | %d | %d | %.0f | %.0f | %.0f | %.0f |\n", wl, v.name, r.tps, r.submitted, r.rejected,
+				r.failed, r.p50, r.p99, r.blockMs, r.perBlock)
+		}
+	}
+	fmt.Println()
+	for wl, m := range results {
+		if d, ok := m["default"]; ok && d > 0 {
+			for name, tps := range m {
+				if name != "default" {
+					fmt.Printf("%s: %s / default = %.2fx\n", wl, name, tps/d)
+				}
+			}
+		}
+	}
+	for _, v := range variants {
+		fmt.Printf("- %s: %s\n", v.name, v.about)
+	}
+}
+
+type result struct {
+	tps                 float64
+	submitted, rejected int64
+	failed              int
+	p50, p99            float64
+	blockMs, perBlock   float64
+}
+
+func run(c config, workload string, v variant) (*result, error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "sahara-bench-"+workload+"-"+v.name)
+	if err != nil {
+		return nil, err
+	}
+	if !c.keep {
+		defer os.RemoveAll(dir)
+	}
+	home := filepath.Join(dir, "home")
+	bin, _ := filepath.Abs(c.bin)
+	// First start creates the chain with the senders funded in genesis;
+	// then the variant's configuration is applied and the node restarted.
+	n, err := testnode.StartUp(ctx, bin, home, "--accounts", strconv.Itoa(c.senders+1), "--log_level", "error")
+	if err != nil {
+		return nil, err
+	}
+	if err := n.Stop(); err != nil {
+		return nil, err
+	}
+	if err := v.apply(home); err != nil {
+		return nil, err
+	}
+	if err := n.Restart(ctx); err != nil {
+		return nil, err
+	}
+	defer n.Stop()
+	cl, err := n.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wallets := make([]*evmclient.Wallet, c.senders)
+	for i := range wallets {
+		wallets[i] = n.Wallet(i + 1)
+	}
+	fees, err := cl.SuggestFees(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Price well above the base fee so a rising base fee under load does
+	// not strand transactions.
+	fees.FeeCap.Mul(fees.FeeCap, big.NewInt(20))
+	fees.TipCap.Add(fees.TipCap, big.NewInt(1))
+
+	var build func(w *evmclient.Wallet, nonce uint64) (*types.Transaction, error)
+	startNonce := uint64(0)
+	switch workload {
+	case "native":
+		to := common.HexToAddress("0x000000000000000000000000000000000000bEEF")
+		build = func(w *evmclient.Wallet, nonce uint64) (*types.Transaction, error) {
+			return cl.Sign(w, evmclient.TxOpts{Nonce: nonce, To: &to, Value: big.NewInt(1), Gas: 21000, Fees: fees})
+		}
+	case "erc20":
+		tok := contracts.MustLoad("SaharaToken")
+		owner := n.Wallet(0)
+		code, _ := tok.DeployData("Bench", "BEN", evmclient.Ether(1_000_000_000))
+		addr, _, err := cl.Deploy(ctx, owner, code)
+		if err != nil {
+			return nil, err
+		}
+		// Setup, not measured: every sender gets tokens.
+		if err := fundTokens(ctx, cl, owner, addr, tok, wallets); err != nil {
+			return nil, err
+		}
+		data, _ := tok.ABI.Pack("transfer", common.HexToAddress("0x000000000000000000000000000000000000bEEF"), big.NewInt(1))
+		build = func(w *evmclient.Wallet, nonce uint64) (*types.Transaction, error) {
+			return cl.Sign(w, evmclient.TxOpts{Nonce: nonce, To: &addr, Gas: 60_000, Data: data, Fees: fees})
+		}
+	}
+	// Pre-sign enough for the whole run at up to 3,000 tx/s.
+	total := c.warmup + c.measure + 5*time.Second
+	perSender := int(3000*total.Seconds())/c.senders + c.window
+	signed := make([][][]byte, c.senders)
+	var wg sync.WaitGroup
+	for p := 0; p < runtime.NumCPU(); p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for s := p; s < c.senders; s += runtime.NumCPU() {
+				signed[s] = make([][]byte, perSender)
+				for k := 0; k < perSender; k++ {
+					tx, err := build(wallets[s], startNonce+uint64(k))
+					if err != nil {
+						panic(err)
+					}
+					signed[s][k], _ = tx.MarshalBinary()
+				}
+			}
+		}(p)
+	}
+	wg.Wait()
+	nonces, err := currentNonces(ctx, cl, wallets)
+	if err != nil {
+		return nil, err
+	}
+
+	// Submitters: each sender keeps up to `window` transactions ahead of
+	// its last included nonce.
+	var submitted, rejected atomic.Int64
+	included := make([]atomic.Int64, c.senders) // count of included txs per sender (from receipts)
+	sentAt := make([][]int64, c.senders)        // unix nanos of submission per tx
+	for s := range sentAt {
+		sentAt[s] = make([]int64, perSender)
+	}
+	next := make([]int, c.senders)
+	for s := range next {
+		next[s] = int(nonces[s])
+		included[s].Store(int64(nonces[s]))
+	}
+	hashIndex := map[common.Hash][2]int{} // tx hash → sender, nonce
+	for s := range signed {
+		for k := int(nonces[s]); k < perSender; k++ {
+			var tx types.Transaction
+			_ = tx.UnmarshalBinary(signed[s][k])
+			hashIndex[tx.Hash()] = [2]int{s, k}
+		}
+	}
+	runCtx, stop := context.WithTimeout(ctx, total)
+	defer stop()
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.conns, MaxConnsPerHost: c.conns}}
+	for w := 0; w < c.conns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for runCtx.Err() == nil {
+				progressed := false
+				for s := w; s < c.senders; s += c.conns {
+					for next[s] < perSender && int64(next[s]) < included[s].Load()+int64(c.window) {
+						k := next[s]
+						sentAt[s][k] = time.Now().UnixNano()
+						if err := sendRaw(runCtx, httpc, n.RPC, signed[s][k]); err != nil {
+							if runCtx.Err() != nil {
+								return
+							}
+							rejected.Add(1)
+							if strings.Contains(err.Error(), "nonce too low") {
+								next[s]++ // already included
+							}
+							break
+						}
+						submitted.Add(1)
+						next[s]++
+						progressed = true
+					}
+				}
+				if !progressed {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}(w)
+	}
+
+	// Block follower: receipts of every new block.
+	type blk struct {
+		t        time.Time
+		ok, fail int
+	}
+	var blocks []blk
+	var lat []float64
+	start := time.Now()
+	measureFrom := start.Add(c.warmup)
+	measureTo := measureFrom.Add(c.measure)
+	h0, _ := cl.BlockNumber(ctx)
+	last := h0
+	for time.Now().Before(measureTo.Add(2 * time.Second)) {
+		time.Sleep(50 * time.Millisecond)
+		h, err := cl.BlockNumber(ctx)
+		if err != nil || h <= last {
+			continue
+		}
+		for b := last + 1; b <= h; b++ {
+			var rs []struct {
+				TxHash common.Hash    `json:"transactionHash"`
+				Status hexutil.Uint64 `json:"status"`
+			}
+			if err := cl.Client.Client().CallContext(ctx, &rs, "eth_getBlockReceipts", hexutil.EncodeUint64(b)); err != nil {
+				return nil, fmt.Errorf("eth_getBlockReceipts %d: %w", b, err)
+			}
+			now := time.Now()
+			bb := blk{t: now}
+			for _, r := range rs {
+				idx, ok := hashIndex[r.TxHash]
+				if !ok {
+					continue
+				}
+				if r.Status == 1 {
+					bb.ok++
+				} else {
+					bb.fail++
+				}
+				included[idx[0]].Add(1)
+				if now.After(measureFrom) && now.Before(measureTo) && sentAt[idx[0]][idx[1]] > 0 {
+					lat = append(lat, float64(now.UnixNano()-sentAt[idx[0]][idx[1]])/1e6)
+				}
+			}
+			blocks = append(blocks, bb)
+		}
+		last = h
+	}
+	stop()
+	wg.Wait()
+
+	res := &result{submitted: submitted.Load(), rejected: rejected.Load()}
+	var okIn int
+	var nb int
+	var first, lastT time.Time
+	for _, b := range blocks {
+		if b.t.Before(measureFrom) || b.t.After(measureTo) {
+			continue
+		}
+		if nb == 0 {
+			first = b.t
+		}
+		lastT = b.t
+		nb++
+		okIn += b.ok
+		res.failed += b.fail
+	}
+	res.tps = float64(okIn) / c.measure.Seconds()
+	if nb > 1 {
+		res.blockMs = float64(lastT.Sub(first).Milliseconds()) / float64(nb-1)
+		res.perBlock = float64(okIn) / float64(nb)
+	}
+	sort.Float64s(lat)
+	if len(lat) > 0 {
+		res.p50 = lat[len(lat)/2]
+		res.p99 = lat[len(lat)*99/100]
+	}
+	return res, nil
+}
+
+func currentNonces(ctx context.Context, cl *evmclient.Client, ws []*evmclient.Wallet) ([]uint64, error) {
+	out := make([]uint64, len(ws))
+	for i, w := range ws {
+		n, err := cl.NonceAt(ctx, w.Address, nil)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+func fundTokens(ctx context.Context, cl *evmclient.Client, owner *evmclient.Wallet, tokenAddr common.Address, tok *contracts.Artifact, ws []*evmclient.Wallet) error {
+	fees, err := cl.SuggestFees(ctx)
+	if err != nil {
+		return err
+	}
+	fees.FeeCap.Mul(fees.FeeCap, big.NewInt(10))
+	nonce, err := cl.PendingNonceAt(ctx, owner.Address)
+	if err != nil {
+		return err
+	}
+	var lastTx *types.Transaction
+	for i, w := range ws {
+		data, _ := tok.ABI.Pack("transfer", w.Address, evmclient.Ether(100_000))
+		tx, err := cl.Sign(owner, evmclient.TxOpts{Nonce: nonce + uint64(i), To: &tokenAddr, Gas: 80_000, Data: data, Fees: fees})
+		if err != nil {
+			return err
+		}
+		for {
+			err = cl.SendTransaction(ctx, tx)
+			if err == nil {
+				break
+			}
+			if !strings.Contains(err.Error(), "full") && !strings.Contains(err.Error(), "queue") {
+				return fmt.Errorf("fund sender %d: %w", i, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		lastTx = tx
+		if i%50 == 49 { // stay inside the per-account slots of the pool
+			if _, err := cl.WaitReceipt(ctx, tx.Hash()); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = cl.WaitReceipt(ctx, lastTx.Hash())
+	return err
+}
+
+var reqID atomic.Int64
+
+func sendRaw(ctx context.Context, c *http.Client, url string, raw []byte) error {
+	body := []byte(`{"jsonrpc":"2.0","id":` + strconv.FormatInt(reqID.Add(1), 10) + `,"method":"eth_sendRawTransaction","params":["` + hexutil.Encode(raw) + `"]}`)
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	var r struct {
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return fmt.Errorf("bad response: %s", out)
+	}
+	if r.Error != nil {
+		return fmt.Errorf("%s", r.Error.Message)
+	}
+	return nil
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+		}
+	}
+	return "unknown CPU"
+}
