@@ -44,27 +44,14 @@ import (
 type variant struct {
 	name  string
 	about string
+	env   []string
 	apply func(home string) error
 }
 
 // variants are the configurations compared. Each starts from a fresh chain.
 var variants = []variant{
-	{"default", "as `sahara up` creates it", func(string) error { return nil }},
-	{"tuned", "no tx indexer for JSON-RPC, IAVL cache 2M nodes, larger txpool slots, timeout_commit 500ms",
-		func(home string) error {
-			if err := network.PatchAppConfig(home, func(ac *network.AppConfig) {
-				ac.JSONRPC.EnableIndexer = false
-				ac.IAVLCacheSize = 2_000_000
-				ac.EVM.Mempool.GlobalSlots = 20_000
-				ac.EVM.Mempool.AccountSlots = 64
-				ac.EVM.Mempool.GlobalQueue = 5_000
-			}); err != nil {
-				return err
-			}
-			return network.PatchCometConfig(home, func(c *cmtcfg.Config) {
-				c.Consensus.TimeoutCommit = 500 * time.Millisecond
-			})
-		}},
+	{name: "sahara", about: "as `sahara up` runs it: GOGC=400 (set by the binary), timeout_commit 1s"},
+	{name: "gogc100", about: "Go's default collector pacing (GOGC=100): what the stock stack runs with", env: []string{"GOGC=100"}},
 }
 
 type config struct {
@@ -73,6 +60,7 @@ type config struct {
 	conns               int
 	warmup, measure     time.Duration
 	keep                bool
+	pprof               string
 }
 
 func main() {
@@ -86,6 +74,7 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", 10*time.Second, "load before measuring")
 	flag.DurationVar(&c.measure, "measure", 60*time.Second, "steady-state window measured")
 	flag.BoolVar(&c.keep, "keep", false, "keep the chain homes")
+	flag.StringVar(&c.pprof, "pprof", "", "write a 15 s CPU profile of the node, taken mid-measurement, to this file prefix")
 	flag.Parse()
 
 	host, _ := os.Hostname()
@@ -115,10 +104,10 @@ func main() {
 	}
 	fmt.Println()
 	for wl, m := range results {
-		if d, ok := m["default"]; ok && d > 0 {
+		if d, ok := m["gogc100"]; ok && d > 0 {
 			for name, tps := range m {
-				if name != "default" {
-					fmt.Printf("%s: %s / default = %.2fx\n", wl, name, tps/d)
+				if name != "gogc100" {
+					fmt.Printf("%s: %s / gogc100 = %.2fx\n", wl, name, tps/d)
 				}
 			}
 		}
@@ -156,8 +145,19 @@ func run(c config, workload string, v variant) (*result, error) {
 	if err := n.Stop(); err != nil {
 		return nil, err
 	}
-	if err := v.apply(home); err != nil {
-		return nil, err
+	if v.apply != nil {
+		if err := v.apply(home); err != nil {
+			return nil, err
+		}
+	}
+	n.Env = v.env
+	pprofAddr := ""
+	if c.pprof != "" {
+		ports, _ := testnode.FreePorts(1)
+		pprofAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
+		if err := network.PatchCometConfig(home, func(cc *cmtcfg.Config) { cc.RPC.PprofListenAddress = pprofAddr }); err != nil {
+			return nil, err
+		}
 	}
 	if err := n.Restart(ctx); err != nil {
 		return nil, err
@@ -177,15 +177,19 @@ func run(c config, workload string, v variant) (*result, error) {
 	}
 	// Price well above the base fee so a rising base fee under load does
 	// not strand transactions.
-	fees.FeeCap.Mul(fees.FeeCap, big.NewInt(20))
-	fees.TipCap.Add(fees.TipCap, big.NewInt(1))
+	// Blocks above the gas target raise the base fee 12.5% each, so
+	// pre-signed transactions carry a cap far above today's base fee
+	// (1,000 gwei: 0.021 SAH for a transfer), or they go stale mid-run.
+	fees.FeeCap = new(big.Int).Mul(big.NewInt(1000), big.NewInt(1e9))
+	fees.TipCap = big.NewInt(1e9)
 
 	var build func(w *evmclient.Wallet, nonce uint64) (*types.Transaction, error)
 	startNonce := uint64(0)
 	switch workload {
 	case "native":
-		to := common.HexToAddress("0x000000000000000000000000000000000000bEEF")
+		// Each sender pays its own recipient: no single hot account.
 		build = func(w *evmclient.Wallet, nonce uint64) (*types.Transaction, error) {
+			to := recipientOf(w.Address)
 			return cl.Sign(w, evmclient.TxOpts{Nonce: nonce, To: &to, Value: big.NewInt(1), Gas: 21000, Fees: fees})
 		}
 	case "erc20":
@@ -200,8 +204,8 @@ func run(c config, workload string, v variant) (*result, error) {
 		if err := fundTokens(ctx, cl, owner, addr, tok, wallets); err != nil {
 			return nil, err
 		}
-		data, _ := tok.ABI.Pack("transfer", common.HexToAddress("0x000000000000000000000000000000000000bEEF"), big.NewInt(1))
 		build = func(w *evmclient.Wallet, nonce uint64) (*types.Transaction, error) {
+			data, _ := tok.ABI.Pack("transfer", recipientOf(w.Address), big.NewInt(1))
 			return cl.Sign(w, evmclient.TxOpts{Nonce: nonce, To: &addr, Gas: 60_000, Data: data, Fees: fees})
 		}
 	}
@@ -241,6 +245,8 @@ func run(c config, workload string, v variant) (*result, error) {
 		sentAt[s] = make([]int64, perSender)
 	}
 	next := make([]int, c.senders)
+	backoff := make([]time.Time, c.senders)
+	reasons := &reasonCount{m: map[string]int{}}
 	for s := range next {
 		next[s] = int(nonces[s])
 		included[s].Store(int64(nonces[s]))
@@ -263,6 +269,9 @@ func run(c config, workload string, v variant) (*result, error) {
 			for runCtx.Err() == nil {
 				progressed := false
 				for s := w; s < c.senders; s += c.conns {
+					if time.Now().Before(backoff[s]) {
+						continue
+					}
 					for next[s] < perSender && int64(next[s]) < included[s].Load()+int64(c.window) {
 						k := next[s]
 						sentAt[s][k] = time.Now().UnixNano()
@@ -271,9 +280,11 @@ func run(c config, workload string, v variant) (*result, error) {
 								return
 							}
 							rejected.Add(1)
-							if strings.Contains(err.Error(), "nonce too low") {
-								next[s]++ // already included
+							reasons.note(err.Error())
+							if strings.Contains(err.Error(), "nonce too low") || strings.Contains(err.Error(), "already known") {
+								next[s]++ // already in the pool or included
 							}
+							backoff[s] = time.Now().Add(100 * time.Millisecond)
 							break
 						}
 						submitted.Add(1)
@@ -298,6 +309,20 @@ func run(c config, workload string, v variant) (*result, error) {
 	start := time.Now()
 	measureFrom := start.Add(c.warmup)
 	measureTo := measureFrom.Add(c.measure)
+	if pprofAddr != "" {
+		go func() {
+			time.Sleep(c.warmup + c.measure/4)
+			resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/profile?seconds=15")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "pprof:", err)
+				return
+			}
+			defer resp.Body.Close()
+			f, _ := os.Create(c.pprof + "-" + workload + "-" + v.name + ".pb.gz")
+			io.Copy(f, resp.Body)
+			f.Close()
+		}()
+	}
 	h0, _ := cl.BlockNumber(ctx)
 	last := h0
 	for time.Now().Before(measureTo.Add(2 * time.Second)) {
@@ -339,6 +364,7 @@ func run(c config, workload string, v variant) (*result, error) {
 	wg.Wait()
 
 	res := &result{submitted: submitted.Load(), rejected: rejected.Load()}
+	reasons.print(workload + "/" + v.name)
 	var okIn int
 	var nb int
 	var first, lastT time.Time
@@ -451,4 +477,33 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// recipientOf derives a distinct recipient per sender.
+func recipientOf(a common.Address) common.Address {
+	var r common.Address
+	copy(r[:], a[:])
+	r[0] ^= 0xff
+	return r
+}
+
+// reasonCount tallies rejection messages (numbers stripped) for stderr.
+type reasonCount struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (r *reasonCount) note(msg string) {
+	if i := strings.IndexAny(msg, "0123456789"); i > 0 {
+		msg = msg[:i]
+	}
+	r.mu.Lock()
+	r.m[msg]++
+	r.mu.Unlock()
+}
+
+func (r *reasonCount) print(label string) {
+	for m, n := range r.m {
+		fmt.Fprintf(os.Stderr, "%s rejected %d× %q\n", label, n, m)
+	}
 }

@@ -7,8 +7,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	ethtypes "github.com/ethereum/go-ethereum/core/types"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/cosmos/evm/mempool/txpool"
 	evmrpc "github.com/cosmos/evm/rpc"
 	"github.com/cosmos/evm/rpc/backend"
 	"github.com/cosmos/evm/rpc/stream"
@@ -53,11 +55,14 @@ func (a *pendingNonceAPI) GetTransactionCount(ctx context.Context, address commo
 		return n, nil
 	}
 	pool := full.Mempool.GetTxPool()
-	next := max(uint64(*n), pool.PoolNonce(address))
+	poolNext, pending, queued, ready := poolState(pool, address)
+	if !ready {
+		return n, nil
+	}
+	next := max(uint64(*n), poolNext)
 	// A transaction just accepted waits in the pool's queue until the pool
 	// promotes it (asynchronously); count queued ones that continue the
 	// sequence too, so a send followed at once by a nonce query sees it.
-	pending, queued := pool.ContentFrom(address)
 	have := make(map[uint64]bool, len(pending)+len(queued))
 	for _, tx := range pending {
 		have[tx.Nonce()] = true
@@ -70,4 +75,19 @@ func (a *pendingNonceAPI) GetTransactionCount(ctx context.Context, address commo
 	}
 	res := hexutil.Uint64(next)
 	return &res, nil
+}
+
+// poolState reads the sender's next pool nonce and its transactions. Until
+// the pool has processed its first block after a start its nonce tracker
+// does not exist yet and reading it panics; then the committed nonce is the
+// answer (ready is false).
+func poolState(pool *txpool.TxPool, addr common.Address) (next uint64, pending, queued []*ethtypes.Transaction, ready bool) {
+	defer func() {
+		if recover() != nil {
+			ready = false
+		}
+	}()
+	next = pool.PoolNonce(addr)
+	pending, queued = pool.ContentFrom(addr)
+	return next, pending, queued, true
 }

@@ -15,6 +15,7 @@ import (
 )
 
 func main() {
+	tuneGC()
 	root := &cobra.Command{
 		Use:           "sahara",
 		Short:         "Sahara: an AI-native layer-1 chain and the platform on it",

@@ -64,6 +64,9 @@ type Node struct {
 	done      chan struct{}
 	mu        sync.Mutex
 	LogPath   string
+	// Env is added to the node process's environment (GOGC, ...) from the
+	// next (re)start on.
+	Env []string
 }
 
 // StartUp creates (first run) or resumes the chain in home and waits until
@@ -103,6 +106,7 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	cmd := exec.Command(n.Bin, n.args...)
+	cmd.Env = append(os.Environ(), n.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -114,6 +118,24 @@ func (n *Node) start(ctx context.Context) error {
 	n.cmd, n.done = cmd, done
 	n.mu.Unlock()
 	if err := WaitHeight(ctx, n.RPC, 1, done); err != nil {
+		n.Kill()
+		return fmt.Errorf("%w (log: %s)", err, n.LogPath)
+	}
+	// The EVM txpool learns the block gas limit from the first block it
+	// sees after a start; until then it rejects every transaction with
+	// "exceeds block gas limit". Wait for one fresh block.
+	c, err := evmclient.Dial(ctx, n.RPC)
+	if err != nil {
+		n.Kill()
+		return err
+	}
+	h, err := c.BlockNumber(ctx)
+	c.Close()
+	if err != nil {
+		n.Kill()
+		return err
+	}
+	if err := WaitHeight(ctx, n.RPC, h+1, done); err != nil {
 		n.Kill()
 		return fmt.Errorf("%w (log: %s)", err, n.LogPath)
 	}

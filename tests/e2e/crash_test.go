@@ -114,6 +114,11 @@ func TestCrashSafetyKill9UnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Right after a restart the txpool has not seen a block yet; the
+	// pending nonce must still answer (it once crashed the handler here).
+	if _, err := c2.PendingNonceAt(ctx, n.Wallet(0).Address); err != nil {
+		t.Fatalf("pending nonce right after restart: %v", err)
+	}
 	h, _ := c2.BlockNumber(ctx)
 	if err := testnode.WaitHeight(ctx, n.RPC, max(h, maxHeight)+3, nil); err != nil {
 		t.Fatal(err)
