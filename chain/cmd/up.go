@@ -85,7 +85,7 @@ Ctrl-C stops the node cleanly.`,
 			var accs []network.DevAccount
 			if _, err := os.Stat(genesis); os.IsNotExist(err) {
 				res, err := network.Init(network.Spec{
-					Validators: 1, DevAccounts: accounts, Mnemonic: mnemonic, BlockTime: blockTime, Host: host,
+					Validators: 1, DevAccounts: accounts, Mnemonic: mnemonic, BlockTime: blockTime, Host: host, ImportKeys: true,
 					Ports: func(int) network.Ports { return ports }, NodeHome: func(int) string { return home },
 				})
 				if err != nil {

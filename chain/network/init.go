@@ -20,11 +20,13 @@ import (
 
 	dbm "github.com/cosmos/cosmos-db"
 	evmhd "github.com/cosmos/evm/crypto/hd"
+	evmkeyring "github.com/cosmos/evm/crypto/keyring"
 	evmserverconfig "github.com/cosmos/evm/server/config"
 
 	"cosmossdk.io/log/v2"
 	sdkmath "cosmossdk.io/math"
 
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	srvconfig "github.com/cosmos/cosmos-sdk/server/config"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -61,6 +63,9 @@ type Spec struct {
 	Ports       func(i int) Ports
 	// NodeHome maps a validator index to its home folder.
 	NodeHome func(i int) string
+	// ImportKeys puts the dev accounts (dev0, dev1, ...) into the test
+	// keyring of the first node's home, so `sahara tx ... --from dev0` works.
+	ImportKeys bool
 	// Tune, when set, adjusts each node's configuration before it is written.
 	Tune func(i int, cmt *cmtcfg.Config, appCfg *AppConfig)
 }
@@ -156,6 +161,17 @@ func Init(spec Spec) (*Result, error) {
 
 	// A throwaway app instance gives the codecs and the module defaults.
 	tmp := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{})
+	if spec.ImportKeys {
+		kr, err := keyring.New(sdk.KeyringServiceName(), keyring.BackendTest, spec.NodeHome(0), nil, tmp.AppCodec(), evmkeyring.Option())
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < spec.DevAccounts; i++ {
+			if _, err := kr.NewAccount(fmt.Sprintf("dev%d", i), spec.Mnemonic, "", fmt.Sprintf("m/44'/60'/0'/0/%d", i), evmhd.EthSecp256k1); err != nil {
+				return nil, fmt.Errorf("import dev%d into the keyring: %w", i, err)
+			}
+		}
+	}
 	cmtConfigs := make([]*cmtcfg.Config, spec.Validators)
 	for i := 0; i < spec.Validators; i++ {
 		home := spec.NodeHome(i)
