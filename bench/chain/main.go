@@ -52,6 +52,7 @@ type variant struct {
 var variants = []variant{
 	{name: "sahara", about: "as `sahara up` runs it: GOGC=400 (set by the binary), timeout_commit 1s"},
 	{name: "gogc100", about: "Go's default collector pacing (GOGC=100): what the stock stack runs with", env: []string{"GOGC=100"}},
+	{name: "blockstm2", about: "sahara + BlockSTM parallel execution with 2 workers (SAHARA_BLOCK_STM=2)", env: []string{"SAHARA_BLOCK_STM=2"}},
 }
 
 type config struct {

@@ -37,6 +37,7 @@ import (
 	feemarkettypes "github.com/cosmos/evm/x/feemarket/types"
 	"github.com/cosmos/evm/x/vm"
 	evmkeeper "github.com/cosmos/evm/x/vm/keeper"
+	vmrunner "github.com/cosmos/evm/x/vm/runner"
 	evmtypes "github.com/cosmos/evm/x/vm/types"
 	"github.com/cosmos/gogoproto/proto"
 	transfer "github.com/cosmos/ibc-go/v11/modules/apps/transfer"
@@ -57,6 +58,7 @@ import (
 	"cosmossdk.io/log/v2"
 
 	"github.com/cosmos/cosmos-sdk/baseapp"
+	"github.com/cosmos/cosmos-sdk/baseapp/txnrunner"
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
@@ -406,6 +408,14 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		ctx := app.NewContextLegacy(true, cmtproto.Header{Height: app.LastBlockHeight(), ChainID: app.ChainID()})
 		// The EVM keeps its coin info in process globals; restore them after a restart.
 		vmModule.HydrateGlobals(ctx)
+	}
+	if workers := cast.ToInt(os.Getenv("SAHARA_BLOCK_STM")); workers > 0 {
+		// Optimistic parallel execution of a block's transactions (BlockSTM).
+		// Off by default: see bench/chain/README.md for what it gave here.
+		vmrunner.SetRunner(bApp, txnrunner.NewSTMRunner(txDecoder, nonTransientKeys, workers, true,
+			func(ms storetypes.MultiStore) string {
+				return app.EVMKeeper.GetParams(sdk.NewContext(ms, cmtproto.Header{}, false, log.NewNopLogger())).EvmDenom
+			}))
 	}
 	return app
 }
