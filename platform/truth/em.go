@@ -270,7 +270,7 @@ func (s *emState) pass2(slot, a, b int) {
 // runEM fits a confusion model by EM from a majority-vote (or warm) start.
 func runEM(d *Dataset, m confusionModel, o Options) *Result {
 	s := newEMState(d, o)
-	K, I := s.K, d.NumItems()
+	K := s.K
 	s.T = initialPosterior(d, o)
 	s.clearCounts()
 	s.parallel(s.accumulate)
@@ -290,7 +290,6 @@ func runEM(d *Dataset, m confusionModel, o Options) *Result {
 		}
 		prev = ll
 	}
-	_ = I
 	r.Posterior = s.T
 	r.Confusion = confusionFromLog(s.L, s.W, K)
 	r.WorkerQuality = workerAccuracy(r.Confusion, s.prior, s.W, K)

@@ -2,6 +2,7 @@ package truth
 
 import (
 	"errors"
+	"strconv"
 	"math"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestControlItemsTeachWorkerQuality(t *testing.T) {
 			truth, wrong = "no", "yes"
 		}
 		for _, w := range []struct{ name, lbl string }{{"A", truth}, {"B", wrong}, {"C", wrong}} {
-			b.WriteString("i" + itoa(i) + "," + w.name + "," + w.lbl + "\n")
+			b.WriteString("i" + strconv.Itoa(i) + "," + w.name + "," + w.lbl + "\n")
 		}
 	}
 	d := load(t, b.String())
@@ -69,7 +70,7 @@ func TestControlItemsTeachWorkerQuality(t *testing.T) {
 		if i%3 == 0 {
 			truth = "no"
 		}
-		gb.WriteString("i" + itoa(i) + "," + truth + "\n")
+		gb.WriteString("i" + strconv.Itoa(i) + "," + truth + "\n")
 	}
 	gold := goldOf(t, d, gb.String())
 	ctl, eval := SplitControl(gold, 0.25, 1)
@@ -96,19 +97,6 @@ func TestControlItemsTeachWorkerQuality(t *testing.T) {
 			}
 		}
 	}
-}
-
-func itoa(i int) string { return fmtInt(i) }
-func fmtInt(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	s := ""
-	for i > 0 {
-		s = string(rune('0'+i%10)) + s
-		i /= 10
-	}
-	return s
 }
 
 // Every method handles an item with no answers (label -1, not counted right)
@@ -219,7 +207,7 @@ func TestFleissKappaReference(t *testing.T) {
 		r := 0
 		for c, n := range row {
 			for j := 0; j < n; j++ {
-				b.Add(fmtInt(i), fmtInt(r), fmtInt(c+1))
+				b.Add(strconv.Itoa(i), strconv.Itoa(r), strconv.Itoa(c+1))
 				r++
 			}
 		}
@@ -244,7 +232,7 @@ func TestKrippendorffAlphaReference(t *testing.T) {
 		for c, row := range data {
 			for u, v := range row {
 				if v != "" {
-					b.Add("u"+fmtInt(u), "c"+fmtInt(c), v)
+					b.Add("u"+strconv.Itoa(u), "c"+strconv.Itoa(c), v)
 				}
 			}
 		}
