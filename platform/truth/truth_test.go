@@ -2,8 +2,8 @@ package truth
 
 import (
 	"errors"
-	"strconv"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
