@@ -5,12 +5,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	svrcmd "github.com/cosmos/cosmos-sdk/server/cmd"
 
 	chaincmd "sahara/chain/cmd"
+	storecli "sahara/platform/store/cli"
 	truthcli "sahara/platform/truth/cli"
 )
 
@@ -28,6 +30,9 @@ func main() {
 	truth := truthcli.Command()
 	truth.PersistentPreRunE = func(*cobra.Command, []string) error { return nil }
 	root.AddCommand(truth)
+	st := storecli.Command(filepath.Join(chaincmd.DefaultHome(), "store"))
+	st.PersistentPreRunE = func(*cobra.Command, []string) error { return nil }
+	root.AddCommand(st)
 
 	if err := svrcmd.Execute(root, "SAHARA", chaincmd.DefaultHome()); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

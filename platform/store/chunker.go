@@ -1,0 +1,112 @@
+// Package store is the content-addressed blob store: objects are cut into
+// content-defined chunks, each stored once under its sha256, and an
+// object is named by the Merkle root over its chunks — the commitment the
+// asset registry keeps on chain. Every read is verified against it.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+)
+
+// Chunking bounds chunk sizes. Boundaries depend only on content, so an
+// edit moves at most the chunks around it and the rest dedupe.
+type Chunking struct{ Min, Avg, Max int }
+
+// DefaultChunking: 64 KiB average, 16 KiB to 256 KiB.
+var DefaultChunking = Chunking{Min: 16 << 10, Avg: 64 << 10, Max: 256 << 10}
+
+func (c Chunking) validate() error {
+	if c.Min < 64 || c.Avg <= c.Min || c.Max <= c.Avg || c.Avg&(c.Avg-1) != 0 {
+		return fmt.Errorf("chunking %+v: need 64 <= min < avg < max with avg a power of two", c)
+	}
+	return nil
+}
+
+// gear is a fixed table of 256 pseudo-random words (splitmix64 from a
+// constant seed): boundaries must be the same on every machine forever,
+// or stored objects would stop deduplicating against new ones.
+var gear = func() (t [256]uint64) {
+	x := uint64(0x5A4A52415F434443) // fixed seed
+	for i := range t {
+		x += 0x9E3779B97F4A7C15
+		z := x
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+		t[i] = z ^ (z >> 31)
+	}
+	return
+}()
+
+// Chunker cuts a stream into content-defined chunks (FastCDC-style gear
+// hash with normalized chunking: a stricter mask before the average size,
+// a looser one after) using a buffer of twice the maximum chunk size, so
+// memory stays constant whatever the stream's length.
+type Chunker struct {
+	r            io.Reader
+	c            Chunking
+	buf          []byte
+	start, end   int
+	eof          bool
+	maskS, maskL uint64
+}
+
+// NewChunker reads from r.
+func NewChunker(r io.Reader, c Chunking) (*Chunker, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	b := bits.Len(uint(c.Avg)) - 1
+	return &Chunker{r: r, c: c, buf: make([]byte, 2*c.Max),
+		maskS: (1<<(b+2) - 1) << (64 - b - 2), maskL: (1<<(b-2) - 1) << (64 - b + 2)}, nil
+}
+
+// Next returns the next chunk, valid until the following call, or io.EOF.
+func (k *Chunker) Next() ([]byte, error) {
+	if k.end-k.start < k.c.Max && !k.eof {
+		copy(k.buf, k.buf[k.start:k.end])
+		k.end -= k.start
+		k.start = 0
+		for k.end < len(k.buf) && !k.eof {
+			n, err := k.r.Read(k.buf[k.end:])
+			k.end += n
+			if errors.Is(err, io.EOF) {
+				k.eof = true
+			} else if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if k.end == k.start {
+		return nil, io.EOF
+	}
+	cut := k.boundary(k.buf[k.start:k.end])
+	chunk := k.buf[k.start : k.start+cut]
+	k.start += cut
+	return chunk, nil
+}
+
+func (k *Chunker) boundary(b []byte) int {
+	if len(b) <= k.c.Min {
+		return len(b)
+	}
+	limit := min(len(b), k.c.Max)
+	normal := min(k.c.Avg, limit)
+	var h uint64
+	i := k.c.Min
+	for ; i < normal; i++ {
+		h = (h << 1) + gear[b[i]]
+		if h&k.maskS == 0 {
+			return i + 1
+		}
+	}
+	for ; i < limit; i++ {
+		h = (h << 1) + gear[b[i]]
+		if h&k.maskL == 0 {
+			return i + 1
+		}
+	}
+	return limit
+}

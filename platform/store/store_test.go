@@ -1,0 +1,266 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func randomBytes(n int, seed int64) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(seed)).Read(b)
+	return b
+}
+
+func TestPutGetRoundTripAndRange(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(5<<20+123, 1)
+	m, st, err := s.Put(bytes.NewReader(data), "blob.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Size != int64(len(data)) || st.NewBytes != m.Size || st.Chunks < 40 {
+		t.Fatalf("size %d, new %d, chunks %d", m.Size, st.NewBytes, st.Chunks)
+	}
+	for _, c := range m.Chunks {
+		if c.Size > int64(DefaultChunking.Max) {
+			t.Fatalf("chunk of %d bytes over the maximum", c.Size)
+		}
+	}
+	var out bytes.Buffer
+	if err := s.Get(m.Root, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("get: %v (equal %v)", err, bytes.Equal(out.Bytes(), data))
+	}
+	// The same bytes always give the same root, and nothing new is stored.
+	m2, st2, _ := s.Put(bytes.NewReader(data), "again")
+	if m2.Root != m.Root || st2.NewBytes != 0 {
+		t.Fatalf("second put: root %s vs %s, new bytes %d", m2.Root, m.Root, st2.NewBytes)
+	}
+	for _, r := range [][2]int64{{0, 10}, {65530, 100_000}, {int64(len(data)) - 7, 7}, {3 << 20, 0}} {
+		out.Reset()
+		if err := s.GetRange(m.Root, r[0], r[1], &out); err != nil || !bytes.Equal(out.Bytes(), data[r[0]:r[0]+r[1]]) {
+			t.Fatalf("range %v: %v", r, err)
+		}
+	}
+	if err := s.GetRange(m.Root, int64(len(data))-1, 2, &out); err == nil || !strings.Contains(err.Error(), "outside the object") {
+		t.Fatalf("range past the end: %v", err)
+	}
+	objs, _ := s.List()
+	if len(objs) != 1 || objs[0].Root != m.Root {
+		t.Fatalf("list: %v", objs)
+	}
+}
+
+func TestEmptyObject(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	m, _, err := s.Put(bytes.NewReader(nil), "")
+	if err != nil || m.Size != 0 || m.Root != MerkleRoot(nil) {
+		t.Fatalf("empty: %+v %v", m, err)
+	}
+	var out bytes.Buffer
+	if err := s.Get(m.Root, &out); err != nil || out.Len() != 0 {
+		t.Fatalf("get empty: %v", err)
+	}
+}
+
+// A flipped byte on disk is detected on read and the bad chunk is never
+// served: the reader gets exactly the bytes before it, then the error.
+func TestCorruptedChunkIsDetectedNotServed(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	data := randomBytes(2<<20, 2)
+	m, _, err := s.Put(bytes.NewReader(data), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := 3
+	p := s.chunkPath(m.Chunks[bad].Hash)
+	raw, _ := os.ReadFile(p)
+	raw[len(raw)/2] ^= 0x01
+	if err := os.WriteFile(p, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var before int64
+	for _, c := range m.Chunks[:bad] {
+		before += c.Size
+	}
+	var out bytes.Buffer
+	err = s.Get(m.Root, &out)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Chunk != bad || ce.Offset != before {
+		t.Fatalf("error %v, want corruption of chunk %d at %d", err, bad, before)
+	}
+	if int64(out.Len()) != before || !bytes.Equal(out.Bytes(), data[:before]) {
+		t.Fatalf("served %d bytes, want exactly the %d before the bad chunk", out.Len(), before)
+	}
+	if err := s.Verify(m.Root); err == nil {
+		t.Fatal("verify passed on a corrupted object")
+	}
+	os.Remove(p)
+	if err := s.Verify(m.Root); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("missing chunk: %v", err)
+	}
+}
+
+// A new version of a table with 1% of its rows changed stores only a few
+// percent new bytes.
+func TestNewVersionDeduplicates(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	rng := rand.New(rand.NewSource(3))
+	var rows []string
+	for i := 0; i < 200_000; i++ {
+		rows = append(rows, fmt.Sprintf("%d,%s,%d,%.4f\n", i, randWord(rng), rng.Intn(1000), rng.Float64()))
+	}
+	v1 := strings.Join(rows, "")
+	m1, _, err := s.Put(strings.NewReader(v1), "v1.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 2: 1% of the rows (a contiguous block, as an update of one
+	// batch of records would be) get new values.
+	start := 120_000
+	for i := start; i < start+len(rows)/100; i++ {
+		rows[i] = fmt.Sprintf("%d,%s,%d,%.4f\n", i, randWord(rng), rng.Intn(1000), rng.Float64())
+	}
+	v2 := strings.Join(rows, "")
+	m2, st, err := s.Put(strings.NewReader(v2), "v2.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := float64(st.NewBytes) / float64(m2.Size)
+	t.Logf("v1 %d bytes, v2 %d bytes, new bytes %d (%.2f%%), chunks %d new of %d", m1.Size, m2.Size, st.NewBytes, 100*share, st.NewChunks, st.Chunks)
+	if share > 0.05 {
+		t.Fatalf("a 1%% change stored %.1f%% new bytes, want under 5%%", 100*share)
+	}
+}
+
+func randWord(r *rand.Rand) string {
+	b := make([]byte, 5+r.Intn(10))
+	for i := range b {
+		b[i] = byte('a' + r.Intn(26))
+	}
+	return string(b)
+}
+
+type failingReader struct {
+	r     io.Reader
+	after int64
+	n     int64
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n >= f.after {
+		return 0, errors.New("connection reset by peer")
+	}
+	if int64(len(p)) > f.after-f.n {
+		p = p[:f.after-f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n += int64(n)
+	return n, err
+}
+
+// A truncated upload leaves no object behind.
+func TestTruncatedUploadLeavesNoObject(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	data := randomBytes(3<<20, 4)
+	_, _, err := s.Put(&failingReader{r: bytes.NewReader(data), after: 2 << 20}, "")
+	if err == nil || !strings.Contains(err.Error(), "nothing was stored") {
+		t.Fatalf("error %v", err)
+	}
+	if objs, _ := s.List(); len(objs) != 0 {
+		t.Fatalf("a failed put left %d objects", len(objs))
+	}
+	leftovers, _ := os.ReadDir(filepath.Join(s.dir, "tmp"))
+	if len(leftovers) != 0 {
+		t.Fatalf("temporary files left: %d", len(leftovers))
+	}
+}
+
+func TestBadRootsAreClearErrors(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	for _, in := range []string{"abc", strings.Repeat("z", 64), ""} {
+		if _, err := ParseHash(in); err == nil {
+			t.Errorf("ParseHash(%q) accepted", in)
+		}
+	}
+	h, _ := ParseHash("0x" + strings.Repeat("ab", 32))
+	var nf *NotFoundError
+	if err := s.Get(h, io.Discard); !errors.As(err, &nf) {
+		t.Fatalf("unknown root: %v", err)
+	}
+	// A manifest whose chunk list does not hash to its name is refused.
+	m, _, _ := s.Put(bytes.NewReader(randomBytes(100_000, 5)), "")
+	bz, _ := os.ReadFile(s.manifestPath(m.Root))
+	os.WriteFile(s.manifestPath(h), bz, 0o600)
+	if err := s.Get(h, io.Discard); err == nil || !strings.Contains(err.Error(), "does not hash to the root") {
+		t.Fatalf("forged manifest: %v", err)
+	}
+}
+
+// Streams of any length go through in constant memory. SAHARA_STORE_BIG
+// sets the size in bytes (default 2 GiB; CI runs the default).
+func TestLargeObjectConstantMemory(t *testing.T) {
+	size := int64(2 << 30)
+	if v := os.Getenv("SAHARA_STORE_BIG"); v != "" {
+		fmt.Sscan(v, &size)
+	}
+	if testing.Short() {
+		size = 256 << 20
+	}
+	s, _ := Open(t.TempDir())
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+			}
+		}
+	}()
+	src := io.LimitReader(rand.New(rand.NewSource(6)), size)
+	in := sha256.New()
+	t0 := time.Now()
+	m, _, err := s.Put(io.TeeReader(src, in), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := time.Since(t0)
+	out := sha256.New()
+	t1 := time.Now()
+	if err := s.Get(m.Root, out); err != nil {
+		t.Fatal(err)
+	}
+	get := time.Since(t1)
+	close(stop)
+	if m.Size != size || !bytes.Equal(in.Sum(nil), out.Sum(nil)) {
+		t.Fatalf("size %d/%d, bytes equal %v", m.Size, size, bytes.Equal(in.Sum(nil), out.Sum(nil)))
+	}
+	t.Logf("%d MiB: put %.0f MB/s, get %.0f MB/s, peak heap in use %d MiB", size>>20,
+		float64(size)/put.Seconds()/1e6, float64(size)/get.Seconds()/1e6, peak.Load()>>20)
+	// The manifest's chunk list grows with the object (40 bytes a chunk);
+	// everything else is a fixed set of chunk-sized buffers.
+	if limit := uint64(64<<20) + uint64(m.Size/int64(DefaultChunking.Min))*200; peak.Load() > limit {
+		t.Fatalf("peak heap %d MiB for a %d MiB object: memory grows with the object", peak.Load()>>20, size>>20)
+	}
+}
