@@ -76,27 +76,72 @@ func (s *Store) Put(r io.Reader, name string) (*Manifest, PutStats, error) {
 	}
 	m := &Manifest{Name: name, Created: time.Now().UTC()}
 	var leaves []Hash
+	// Two stages on two cores: this goroutine reads, cuts and hashes; a
+	// writer stores the chunks and, every 64 MiB, starts flushing dirty
+	// pages in the background so little is left for the final sync.
+	type item struct {
+		h    Hash
+		data []byte
+	}
+	items := make(chan item, 8)
+	free := make(chan []byte, 10)
+	for i := 0; i < cap(free); i++ {
+		free <- make([]byte, 0, s.chunking.Max)
+	}
+	var writeErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var sinceFlush int64
+		flushing := make(chan struct{}, 1)
+		for it := range items {
+			if writeErr == nil {
+				isNew, err := s.writeChunk(it.h, it.data)
+				if err != nil {
+					writeErr = err
+				} else if isNew {
+					st.NewChunks++
+					st.NewBytes += int64(len(it.data))
+					sinceFlush += int64(len(it.data))
+				}
+				if sinceFlush >= 64<<20 {
+					sinceFlush = 0
+					select {
+					case flushing <- struct{}{}:
+						go func() { _ = s.syncAll(); <-flushing }()
+					default: // a flush is still running
+					}
+				}
+			}
+			free <- it.data[:0]
+		}
+		flushing <- struct{}{} // wait for a background flush to end
+	}()
+	var readErr error
 	for {
 		c, err := k.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, st, fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", m.Size, err)
+			readErr = fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", m.Size, err)
+			break
 		}
 		h := Hash(sha256.Sum256(c))
-		isNew, err := s.writeChunk(h, c)
-		if err != nil {
-			return nil, st, err
-		}
+		buf := append(<-free, c...)
+		items <- item{h, buf}
 		st.Chunks++
-		if isNew {
-			st.NewChunks++
-			st.NewBytes += int64(len(c))
-		}
 		m.Chunks = append(m.Chunks, Chunk{Hash: h, Size: int64(len(c))})
 		leaves = append(leaves, LeafHash(h, uint64(len(c))))
 		m.Size += int64(len(c))
+	}
+	close(items)
+	<-done
+	if readErr != nil {
+		return nil, st, readErr
+	}
+	if writeErr != nil {
+		return nil, st, writeErr
 	}
 	m.Root = MerkleRoot(leaves)
 	if err := s.syncAll(); err != nil {

@@ -1,0 +1,178 @@
+// Command store benchmarks the blob store's local backend against the
+// machine's own limits, measured in the same run:
+//
+//	go run ./bench/store            # 1 MB, 100 MB and 2 GB objects
+//	go run ./bench/store -big 512   # a smaller big object (MiB)
+//
+// Baselines: the disk's synced write speed (dd bs=1M conv=fdatasync) and
+// the single-core sha256 speed. Put is durable (synced before the root is
+// returned); get is verified, from a warm page cache.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"sahara/platform/store"
+)
+
+func main() {
+	bigMiB := flag.Int("big", 2048, "size of the big object in MiB")
+	dir := flag.String("dir", "", "where to put the store (default: a temporary folder)")
+	flag.Parse()
+	root := *dir
+	if root == "" {
+		var err error
+		if root, err = os.MkdirTemp("", "store-bench"); err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(root)
+	}
+	fmt.Printf("# store bench — %s, %d cores, %s, dir %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), root)
+
+	dd := ddSpeed(root)
+	sha := shaSpeed()
+	fmt.Printf("baselines: disk synced write (dd bs=1M count=1024 conv=fdatasync) %.0f MB/s; sha256 one core %.0f MB/s\n\n", dd, sha)
+
+	fmt.Println("| object | put MB/s (durable) | put / dd | get MB/s (verified, warm) | get / sha256 | peak heap MiB |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|")
+	for _, size := range []int64{1 << 20, 100 << 20, int64(*bigMiB) << 20} {
+		src := filepath.Join(root, "src-"+strconv.FormatInt(size, 10))
+		writeRandom(src, size)
+		s, err := store.Open(filepath.Join(root, "store-"+strconv.FormatInt(size, 10)))
+		check(err)
+		peak := trackHeap()
+		f, _ := os.Open(src)
+		t0 := time.Now()
+		m, _, err := s.Put(f, "src")
+		check(err)
+		put := time.Since(t0)
+		f.Close()
+		// Warm the cache, then time a verified read.
+		check(s.Get(m.Root, io.Discard))
+		t1 := time.Now()
+		check(s.Get(m.Root, io.Discard))
+		get := time.Since(t1)
+		p := peak()
+		mbps := func(d time.Duration) float64 { return float64(size) / d.Seconds() / 1e6 }
+		fmt.Printf("| %s | %.0f | %.2f | %.0f | %.2f | %d |\n", human(size), mbps(put), mbps(put)/dd, mbps(get), mbps(get)/sha, p>>20)
+		os.Remove(src)
+	}
+
+	// Dedup: a CSV table and a version with 1% of its rows changed.
+	s, _ := store.Open(filepath.Join(root, "store-dedup"))
+	rng := rand.New(rand.NewSource(3))
+	rows := make([]string, 500_000)
+	for i := range rows {
+		rows[i] = fmt.Sprintf("%d,%x,%d,%.4f\n", i, rng.Uint64(), rng.Intn(1000), rng.Float64())
+	}
+	_, _, err := s.Put(strings.NewReader(strings.Join(rows, "")), "v1")
+	check(err)
+	for i := 300_000; i < 305_000; i++ {
+		rows[i] = fmt.Sprintf("%d,%x,%d,%.4f\n", i, rng.Uint64(), rng.Intn(1000), rng.Float64())
+	}
+	m2, st, err := s.Put(strings.NewReader(strings.Join(rows, "")), "v2")
+	check(err)
+	fmt.Printf("\ndedup: v2 of a %s table with 1%% of rows changed (one contiguous block) stored %s new (%.2f%%, %d of %d chunks)\n",
+		human(m2.Size), human(st.NewBytes), 100*float64(st.NewBytes)/float64(m2.Size), st.NewChunks, st.Chunks)
+}
+
+func ddSpeed(dir string) float64 {
+	out, err := exec.Command("dd", "if=/dev/zero", "of="+filepath.Join(dir, "dd.bin"), "bs=1M", "count=1024", "conv=fdatasync").CombinedOutput()
+	os.Remove(filepath.Join(dir, "dd.bin"))
+	check(err)
+	// "... copied, 3.9 s, 275 MB/s"
+	m := regexp.MustCompile(`([0-9.]+) s, ([0-9.]+) ([kMG]?B)/s`).FindStringSubmatch(string(out))
+	if m == nil {
+		panic("cannot read dd output: " + string(out))
+	}
+	v, _ := strconv.ParseFloat(m[2], 64)
+	switch m[3] {
+	case "GB":
+		v *= 1000
+	case "kB":
+		v /= 1000
+	}
+	return v
+}
+
+func shaSpeed() float64 {
+	buf := bytes.Repeat([]byte{1, 2, 3, 4}, 1<<18) // 1 MiB
+	h := sha256.New()
+	t0 := time.Now()
+	for i := 0; i < 1024; i++ {
+		h.Write(buf)
+	}
+	h.Sum(nil)
+	return float64(1<<30) / time.Since(t0).Seconds() / 1e6
+}
+
+func writeRandom(path string, size int64) {
+	f, err := os.Create(path)
+	check(err)
+	_, err = io.Copy(f, io.LimitReader(rand.New(rand.NewSource(size)), size))
+	check(err)
+	check(f.Close())
+}
+
+// trackHeap samples the heap in use until the returned func is called.
+func trackHeap() func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() uint64 { close(stop); return peak.Load() }
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+		}
+	}
+	return "unknown CPU"
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
