@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sahara/internal/machine"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +81,7 @@ func main() {
 	flag.Parse()
 
 	host, _ := os.Hostname()
-	fmt.Printf("# chain bench — %s, %s, %d cores, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), cpuModel())
+	fmt.Printf("# chain bench — %s, %s, %d cores, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), machine.CPUModel())
 	fmt.Printf("# senders %d, window %d/sender, %d submitters, warmup %s, measured %s\n\n", c.senders, c.window, c.conns, c.warmup, c.measure)
 	fmt.Println("| workload | variant | included ok tx/s | submitted | rejected | failed | p50 ms | p99 ms | block time ms | txs/block |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -491,16 +492,6 @@ func sendRaw(ctx context.Context, c *http.Client, url string, body []byte) error
 		return fmt.Errorf("%s", r.Error.Message)
 	}
 	return nil
-}
-
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
-		}
-	}
-	return "unknown CPU"
 }
 
 // recipientOf derives a distinct recipient per sender.

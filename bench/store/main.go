@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sahara/internal/machine"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -41,7 +42,7 @@ func main() {
 		}
 		defer os.RemoveAll(root)
 	}
-	fmt.Printf("# store bench — %s, %d cores, %s, dir %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), root)
+	fmt.Printf("# store bench — %s, %d cores, %s, dir %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), machine.CPUModel(), root)
 
 	dd := ddSpeed(root)
 	sha := shaSpeed()
@@ -158,16 +159,6 @@ func human(n int64) string {
 	default:
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
-}
-
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
-		}
-	}
-	return "unknown CPU"
 }
 
 func check(err error) {

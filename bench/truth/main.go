@@ -23,7 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
+	"sahara/internal/machine"
 	"syscall"
 	"time"
 
@@ -40,7 +40,7 @@ func main() {
 		e2eChild(*e2eFile)
 		return
 	}
-	fmt.Printf("# truth bench — %s, %d cores (GOMAXPROCS %d), %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
+	fmt.Printf("# truth bench — %s, %d cores (GOMAXPROCS %d), %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOMAXPROCS(0), machine.CPUModel())
 	if *only == "" || *only == "speed" {
 		speed()
 	}
@@ -50,19 +50,6 @@ func main() {
 	if *only == "" || *only == "accuracy" {
 		accuracy(*data)
 	}
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
-		}
-	}
-	return "unknown CPU"
 }
 
 // speed runs a fixed number of EM passes (no early stop) so the rate is

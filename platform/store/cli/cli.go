@@ -28,6 +28,15 @@ verified against it.`,
 	}
 	c.PersistentFlags().StringVar(&dir, "dir", defaultDir, "store folder")
 	open := func() (*store.Store, error) { return store.Open(dir) }
+	// openFor parses a root argument and opens the store.
+	openFor := func(arg string) (store.Hash, *store.Store, error) {
+		root, err := store.ParseHash(arg)
+		if err != nil {
+			return root, nil, err
+		}
+		s, err := open()
+		return root, s, err
+	}
 
 	put := &cobra.Command{
 		Use:   "put FILE",
@@ -67,11 +76,7 @@ verified against it.`,
 		Short: "Write an object (or a byte range of it) to --out or standard output, verified",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			root, err := store.ParseHash(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := open()
+			root, s, err := openFor(args[0])
 			if err != nil {
 				return err
 			}
@@ -137,11 +142,7 @@ verified against it.`,
 		Short: "Re-read every chunk of an object and check it against the root",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			root, err := store.ParseHash(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := open()
+			root, s, err := openFor(args[0])
 			if err != nil {
 				return err
 			}
