@@ -44,10 +44,11 @@ import (
 )
 
 type variant struct {
-	name  string
-	about string
-	env   []string
-	apply func(home string) error
+	name     string
+	about    string
+	optional bool // run only when named with -variant
+	env      []string
+	apply    func(home string) error
 }
 
 // variants are the configurations compared. Each starts from a fresh chain.
@@ -55,6 +56,20 @@ var variants = []variant{
 	{name: "sahara", about: "as `sahara up` runs it: GOGC=400 (set by the binary), timeout_commit 1s"},
 	{name: "gogc100", about: "Go's default collector pacing (GOGC=100): what the stock stack runs with", env: []string{"GOGC=100"}},
 	{name: "blockstm2", about: "sahara + BlockSTM parallel execution with 2 workers (SAHARA_BLOCK_STM=2)", env: []string{"SAHARA_BLOCK_STM=2"}},
+	// Measured once and rejected; run only when named with -variant.
+	{name: "tc300", about: "sahara + CometBFT timeout_commit 300ms", optional: true,
+		apply: func(home string) error {
+			return network.PatchCometConfig(home, func(c *cmtcfg.Config) { c.Consensus.TimeoutCommit = 300 * time.Millisecond })
+		}},
+	{name: "bigpool", about: "sahara + txpool 20,000 global / 64 per-account slots, 5,000 queued, IAVL cache 2M nodes", optional: true,
+		apply: func(home string) error {
+			return network.PatchAppConfig(home, func(ac *network.AppConfig) {
+				ac.IAVLCacheSize = 2_000_000
+				ac.EVM.Mempool.GlobalSlots = 20_000
+				ac.EVM.Mempool.AccountSlots = 64
+				ac.EVM.Mempool.GlobalQueue = 5_000
+			})
+		}},
 }
 
 type config struct {
@@ -70,7 +85,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.bin, "bin", "build/sahara", "the sahara binary")
 	flag.StringVar(&c.workload, "workload", "both", "native, erc20 or both")
-	flag.StringVar(&c.only, "variant", "", "run one variant (default: all)")
+	flag.StringVar(&c.only, "variant", "", "comma-separated variants to run (default: every non-optional one)")
 	flag.IntVar(&c.senders, "senders", 1000, "funded sender accounts")
 	flag.IntVar(&c.window, "window", 8, "transactions in flight per sender")
 	flag.IntVar(&c.conns, "conns", 64, "concurrent JSON-RPC submitters")
@@ -92,7 +107,7 @@ func main() {
 		}
 		results[wl] = map[string]float64{}
 		for _, v := range variants {
-			if c.only != "" && c.only != v.name {
+			if !c.selected(v) {
 				continue
 			}
 			r, err := run(c, wl, v)
@@ -116,7 +131,9 @@ func main() {
 		}
 	}
 	for _, v := range variants {
-		fmt.Printf("- %s: %s\n", v.name, v.about)
+		if c.selected(v) {
+			fmt.Printf("- %s: %s\n", v.name, v.about)
+		}
 	}
 }
 
@@ -535,4 +552,18 @@ func tokenBalance(ctx context.Context, cl *evmclient.Client, token, who common.A
 		return nil, err
 	}
 	return v[0].(*big.Int), nil
+}
+
+// selected reports whether a variant runs: the ones named with -variant,
+// or every non-optional one.
+func (c config) selected(v variant) bool {
+	if c.only == "" {
+		return !v.optional
+	}
+	for _, n := range strings.Split(c.only, ",") {
+		if strings.TrimSpace(n) == v.name {
+			return true
+		}
+	}
+	return false
 }

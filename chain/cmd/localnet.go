@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -115,7 +116,7 @@ in DIR/node<i>/node.pid. Ctrl-C stops them all. A later run with the same DIR re
 }
 
 func writeJSON(path string, v any) error {
-	bz, err := jsonMarshalIndent(v)
+	bz, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -92,8 +92,7 @@ Ctrl-C stops the node cleanly.`,
 					return fmt.Errorf("create the dev chain in %s: %w", home, err)
 				}
 				accs = res.Accounts
-				bz, _ := json.MarshalIndent(accs, "", "  ")
-				if err := os.WriteFile(filepath.Join(home, DevAccountsFile), bz, 0o600); err != nil {
+				if err := writeJSON(filepath.Join(home, DevAccountsFile), accs); err != nil {
 					return err
 				}
 				if err := os.WriteFile(filepath.Join(home, "dev-mnemonic.txt"), []byte(res.Mnemonic+"\n"), 0o600); err != nil {
@@ -182,8 +181,6 @@ func announceReady(w io.Writer, cometRPC string) {
 		}
 	}
 }
-
-func jsonMarshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 
 // applyChangedAddresses writes the flags the user set on a later run into
 // config.toml and app.toml, leaving every other setting (and any hand edit)

@@ -85,16 +85,21 @@ func StartUp(ctx context.Context, bin, home string, extra ...string) (*Node, err
 	if err := n.start(ctx); err != nil {
 		return nil, err
 	}
-	bz, err := os.ReadFile(filepath.Join(home, "dev-accounts.json"))
-	if err != nil {
-		n.Kill()
-		return nil, err
-	}
-	if err := json.Unmarshal(bz, &n.Accounts); err != nil {
+	if n.Accounts, err = ReadDevAccounts(filepath.Join(home, "dev-accounts.json")); err != nil {
 		n.Kill()
 		return nil, err
 	}
 	return n, nil
+}
+
+// ReadDevAccounts reads a dev-accounts.json written by `sahara up` or `sahara localnet`.
+func ReadDevAccounts(path string) ([]network.DevAccount, error) {
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var accs []network.DevAccount
+	return accs, json.Unmarshal(bz, &accs)
 }
 
 func (n *Node) start(ctx context.Context) error {

@@ -36,10 +36,10 @@ type Result struct {
 
 // Confidence of item i: the posterior of its label (1 for numeric).
 func (r *Result) Confidence(i int) float64 {
-	if r.K == 0 || r.Label[i] < 0 {
-		if r.K == 0 {
-			return 1
-		}
+	if r.K == 0 {
+		return 1
+	}
+	if r.Label[i] < 0 {
 		return 0
 	}
 	return r.Posterior[i*r.K+int(r.Label[i])]

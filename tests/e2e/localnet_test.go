@@ -78,7 +78,10 @@ func TestLocalnetSurvivesAStoppedValidator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accs := readAccounts(t, filepath.Join(dir, "dev-accounts.json"))
+	accs, err := testnode.ReadDevAccounts(filepath.Join(dir, "dev-accounts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	w, _ := evmclient.WalletFromHex(accs[0].PrivateKey)
 	to := evmclient.NewWallet().Address
 	if _, err := c0.SendAndWait(ctx, w, &to, evmclient.Ether(1), nil, 21000); err != nil {
@@ -108,17 +111,4 @@ func TestLocalnetSurvivesAStoppedValidator(t *testing.T) {
 		t.Fatalf("node3 sees balance %s for the transfer made while it was down", bal)
 	}
 	t.Logf("node3 caught up to height %d", height(3))
-}
-
-func readAccounts(t *testing.T, path string) []network.DevAccount {
-	t.Helper()
-	var accs []network.DevAccount
-	bz, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := jsonUnmarshal(bz, &accs); err != nil {
-		t.Fatal(err)
-	}
-	return accs
 }
