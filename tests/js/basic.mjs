@@ -73,11 +73,11 @@ await check("several transactions in flight", async () => {
   const count = async (tag) => BigInt(await provider.send("eth_getTransactionCount", [wallet.address, tag]));
   const start = await count("pending");
   // ethers caches identical provider calls for ~250 ms, so back-to-back
-  // wallet.sendTransaction calls would reuse a nonce on any node; its
-  // NonceManager is the documented way to keep several in flight.
-  const signer = new ethers.NonceManager(wallet);
+  // wallet.sendTransaction calls would reuse a nonce on any node (and its
+  // NonceManager seeds itself from that cache too); count from the node's
+  // uncached pending nonce instead.
   const sent = [];
-  for (let i = 0; i < 5; i++) sent.push(await signer.sendTransaction({ to, value: 1n }));
+  for (let i = 0; i < 5; i++) sent.push(await wallet.sendTransaction({ to, value: 1n, nonce: Number(start) + i }));
   const nonces = sent.map((t) => BigInt(t.nonce));
   assert(new Set(nonces).size === 5 && nonces[0] === start, "nonces " + nonces);
   // The node's own pending count (uncached) covers all five at once.
