@@ -61,13 +61,13 @@ var variants = []variant{
 		apply: func(home string) error {
 			return network.PatchCometConfig(home, func(c *cmtcfg.Config) { c.Consensus.TimeoutCommit = 300 * time.Millisecond })
 		}},
-	{name: "bigpool", about: "sahara + txpool 20,000 global / 64 per-account slots, 5,000 queued, IAVL cache 2M nodes", optional: true,
+	{name: "stockpool", about: "sahara with the library's txpool (5,120 global / 16 per-account slots, 1,024 queued) and IAVL cache (781,250 nodes)", optional: true,
 		apply: func(home string) error {
 			return network.PatchAppConfig(home, func(ac *network.AppConfig) {
-				ac.IAVLCacheSize = 2_000_000
-				ac.EVM.Mempool.GlobalSlots = 20_000
-				ac.EVM.Mempool.AccountSlots = 64
-				ac.EVM.Mempool.GlobalQueue = 5_000
+				ac.IAVLCacheSize = 781_250
+				ac.EVM.Mempool.GlobalSlots = 5_120
+				ac.EVM.Mempool.AccountSlots = 16
+				ac.EVM.Mempool.GlobalQueue = 1_024
 			})
 		}},
 }

@@ -118,6 +118,16 @@ import (
 	"github.com/cosmos/cosmos-sdk/x/upgrade"
 	upgradekeeper "github.com/cosmos/cosmos-sdk/x/upgrade/keeper"
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
+
+	licensingkeeper "sahara/chain/x/licensing/keeper"
+	licensingmodule "sahara/chain/x/licensing/module"
+	licensingtypes "sahara/chain/x/licensing/types"
+	registrykeeper "sahara/chain/x/registry/keeper"
+	registrymodule "sahara/chain/x/registry/module"
+	registrytypes "sahara/chain/x/registry/types"
+	royaltykeeper "sahara/chain/x/royalty/keeper"
+	royaltymodule "sahara/chain/x/royalty/module"
+	royaltytypes "sahara/chain/x/royalty/types"
 )
 
 func init() {
@@ -158,7 +168,12 @@ type App struct {
 	FeeMarketKeeper       feemarketkeeper.Keeper
 	EVMKeeper             *evmkeeper.Keeper
 	Erc20Keeper           erc20keeper.Keeper
-	EVMMempool            sdkmempool.ExtMempool
+
+	// Sahara's AI protocol modules.
+	RegistryKeeper  *registrykeeper.Keeper
+	LicensingKeeper *licensingkeeper.Keeper
+	RoyaltyKeeper   *royaltykeeper.Keeper
+	EVMMempool      sdkmempool.ExtMempool
 
 	ModuleManager      *module.Manager
 	BasicModuleManager module.BasicManager
@@ -193,6 +208,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		upgradetypes.StoreKey, feegrant.StoreKey, evidencetypes.StoreKey, authzkeeper.StoreKey,
 		ibcexported.StoreKey, ibctransfertypes.StoreKey,
 		evmtypes.StoreKey, feemarkettypes.StoreKey, erc20types.StoreKey,
+		registrytypes.StoreKey, licensingtypes.StoreKey, royaltytypes.StoreKey,
 	)
 	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey)
 	var nonTransientKeys []storetypes.StoreKey
@@ -264,6 +280,17 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 	app.EvidenceKeeper = *evidencekeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[evidencetypes.StoreKey]),
 		app.StakingKeeper, app.SlashingKeeper, app.AccountKeeper.AddressCodec(), runtime.ProvideCometInfoService())
 
+	// registry ↔ licensing ↔ royalty: licensing reads the registry and pays mint fees into royalty;
+	// the registry asks licensing about parent licenses and tells royalty before shares move.
+	govAuthority := authtypes.NewModuleAddress(govtypes.ModuleName).String()
+	app.RegistryKeeper = registrykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), accCodec, govAuthority)
+	app.RoyaltyKeeper = royaltykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[royaltytypes.StoreKey]), accCodec, govAuthority,
+		app.RegistryKeeper, app.BankKeeper)
+	app.LicensingKeeper = licensingkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[licensingtypes.StoreKey]), accCodec, govAuthority,
+		app.RegistryKeeper, app.RoyaltyKeeper)
+	app.RegistryKeeper.SetLicenseChecker(app.LicensingKeeper)
+	app.RegistryKeeper.SetHooks(app.RoyaltyKeeper)
+
 	app.FeeMarketKeeper = feemarketkeeper.NewKeeper(appCodec, authtypes.NewModuleAddress(govtypes.ModuleName), keys[feemarkettypes.StoreKey])
 
 	// The transfer keeper must exist before the EVM keeper: the ICS-20
@@ -321,6 +348,9 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		vmModule,
 		feemarket.NewAppModule(app.FeeMarketKeeper),
 		erc20.NewAppModule(app.Erc20Keeper, app.AccountKeeper),
+		registrymodule.New(app.RegistryKeeper),
+		licensingmodule.New(app.LicensingKeeper),
+		royaltymodule.New(app.RoyaltyKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName:     genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -357,6 +387,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		evmtypes.ModuleName, feemarkettypes.ModuleName, erc20types.ModuleName, ibctransfertypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, consensusparamtypes.ModuleName,
+		registrytypes.ModuleName, licensingtypes.ModuleName, royaltytypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
 	app.ModuleManager.SetOrderExportGenesis(genesisOrder...)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	royaltytypes "sahara/chain/x/royalty/types"
+
 	"maps"
 	"sort"
 
@@ -71,6 +73,7 @@ var moduleAccountPermissions = map[string][]string{
 	vmtypes.ModuleName:             {authtypes.Minter, authtypes.Burner},
 	feemarkettypes.ModuleName:      nil,
 	erc20types.ModuleName:          {authtypes.Minter, authtypes.Burner},
+	royaltytypes.ModuleName:        nil, // holds unclaimed royalties
 }
 
 // ModuleAccountPermissions returns a copy of the module account permissions.

@@ -1,0 +1,96 @@
+package keeper
+
+import (
+	"context"
+	"strconv"
+
+	"cosmossdk.io/errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"sahara/chain/x/registry/types"
+)
+
+type msgServer struct{ k *Keeper }
+
+// NewMsgServer returns the registry's Msg service.
+func NewMsgServer(k *Keeper) types.MsgServer { return msgServer{k} }
+
+// addr decodes a bech32 field, naming it in the error.
+func (k *Keeper) addr(field, s string) (sdk.AccAddress, error) {
+	if s == "" {
+		return nil, errors.Wrapf(types.ErrInvalid, "%s is empty: give a bech32 (sahara1…) address", field)
+	}
+	b, err := k.addrs.StringToBytes(s)
+	if err != nil {
+		return nil, errors.Wrapf(types.ErrInvalid, "%s %q is not a valid address: %v", field, s, err)
+	}
+	return b, nil
+}
+
+func (m msgServer) RegisterAsset(ctx context.Context, msg *types.MsgRegisterAsset) (*types.MsgRegisterAssetResponse, error) {
+	owner, err := m.k.addr("owner", msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	in := RegisterInput{Owner: owner, Kind: msg.Kind, Name: msg.Name, URI: msg.Uri, ContentRoot: msg.ContentRoot, Size: msg.Size_, Parents: msg.Parents}
+	for i, h := range msg.Shareholders {
+		a, err := m.k.addr("shareholders["+itoa(i)+"].address", h.Address)
+		if err != nil {
+			return nil, err
+		}
+		in.Shareholders = append(in.Shareholders, Holder{a, h.Shares})
+	}
+	id, err := m.k.Register(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgRegisterAssetResponse{Id: id}, nil
+}
+
+func (m msgServer) AddVersion(ctx context.Context, msg *types.MsgAddVersion) (*types.MsgAddVersionResponse, error) {
+	owner, err := m.k.addr("owner", msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	v, err := m.k.AddVersion(ctx, owner, msg.AssetId, msg.Uri, msg.ContentRoot, msg.Size_)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgAddVersionResponse{Version: v}, nil
+}
+
+func (m msgServer) TransferOwnership(ctx context.Context, msg *types.MsgTransferOwnership) (*types.MsgTransferOwnershipResponse, error) {
+	owner, err := m.k.addr("owner", msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	to, err := m.k.addr("new_owner", msg.NewOwner)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgTransferOwnershipResponse{}, m.k.TransferOwnership(ctx, owner, msg.AssetId, to)
+}
+
+func (m msgServer) TransferShares(ctx context.Context, msg *types.MsgTransferShares) (*types.MsgTransferSharesResponse, error) {
+	from, err := m.k.addr("from", msg.From)
+	if err != nil {
+		return nil, err
+	}
+	to, err := m.k.addr("to", msg.To)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgTransferSharesResponse{}, m.k.TransferShares(ctx, from, msg.AssetId, to, msg.Shares)
+}
+
+func (m msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
+	if msg.Authority != m.k.authority {
+		return nil, errors.Wrapf(types.ErrUnauthorized, "params are changed by governance (%s), not %s", m.k.authority, msg.Authority)
+	}
+	if err := msg.Params.Validate(); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateParamsResponse{}, m.k.Params.Set(ctx, msg.Params)
+}
+func itoa(i int) string { return strconv.Itoa(i) }

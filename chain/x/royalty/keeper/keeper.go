@@ -1,0 +1,366 @@
+// Package keeper holds royalty vaults: payments split up the flattened provenance graph, a
+// reward-per-share accumulator per (asset, denom), and one claim for everything an address is owed.
+//
+// Exactness: a vault's accumulator is the plain total left for shareholders ("distributed"); a
+// holder with s shares (of 1e8) is entitled to s*(distributed - snapshot)/1e8. That numerator is
+// kept whole in the holding's credit, so no fraction is ever dropped; only whole units are paid,
+// and what no single holder can claim stays with the asset as dust (distributed - claimed - claimable).
+package keeper
+
+import (
+	"context"
+	"strconv"
+
+	"cosmossdk.io/collections"
+	"cosmossdk.io/core/address"
+	corestore "cosmossdk.io/core/store"
+	"cosmossdk.io/errors"
+	"cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	registrytypes "sahara/chain/x/registry/types"
+	"sahara/chain/x/royalty/types"
+)
+
+// Registry is what royalties read from the asset registry.
+type Registry interface {
+	GetAsset(ctx context.Context, id uint64) (registrytypes.Asset, error)
+	SharesOf(ctx context.Context, assetID uint64, holder sdk.AccAddress) (uint64, error)
+	WalkAncestors(ctx context.Context, assetID uint64, fn func(registrytypes.Ancestor) error) error
+	WalkShareholders(ctx context.Context, assetID uint64, fn func(sdk.AccAddress, uint64) error) error
+}
+
+// Bank moves the coins in and out of the module account.
+type Bank interface {
+	SendCoinsFromAccountToModule(ctx context.Context, from sdk.AccAddress, module string, amt sdk.Coins) error
+	SendCoinsFromModuleToAccount(ctx context.Context, module string, to sdk.AccAddress, amt sdk.Coins) error
+}
+
+var totalShares = math.NewIntFromUint64(registrytypes.TotalShares)
+
+type Keeper struct {
+	cdc       codec.BinaryCodec
+	addrs     address.Codec
+	authority string
+	registry  Registry
+	bank      Bank
+
+	Schema    collections.Schema
+	Params    collections.Item[types.Params]
+	Vaults    collections.Map[collections.Pair[uint64, string], types.Vault]
+	Holdings  collections.Map[collections.Triple[uint64, string, sdk.AccAddress], types.Holding]
+	Positions collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
+}
+
+func NewKeeper(cdc codec.BinaryCodec, store corestore.KVStoreService, addrs address.Codec, authority string, registry Registry, bank Bank) *Keeper {
+	sb := collections.NewSchemaBuilder(store)
+	k := &Keeper{
+		cdc: cdc, addrs: addrs, authority: authority, registry: registry, bank: bank,
+		Params:    collections.NewItem(sb, collections.NewPrefix(0), "params", codec.CollValue[types.Params](cdc)),
+		Vaults:    collections.NewMap(sb, collections.NewPrefix(1), "vaults", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vault](cdc)),
+		Holdings:  collections.NewMap(sb, collections.NewPrefix(2), "holdings", collections.TripleKeyCodec(collections.Uint64Key, collections.StringKey, sdk.AccAddressKey), codec.CollValue[types.Holding](cdc)),
+		Positions: collections.NewKeySet(sb, collections.NewPrefix(3), "positions", collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+	}
+	schema, err := sb.Build()
+	if err != nil {
+		panic(err)
+	}
+	k.Schema = schema
+	return k
+}
+
+func (k *Keeper) Authority() string { return k.authority }
+
+func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func (k *Keeper) vault(ctx context.Context, assetID uint64, denom string) (types.Vault, error) {
+	v, err := k.Vaults.Get(ctx, collections.Join(assetID, denom))
+	if errors.IsOf(err, collections.ErrNotFound) {
+		return types.NewVault(assetID, denom), nil
+	}
+	return v, err
+}
+
+// vaults lists an asset's vaults (one per denom ever paid in).
+func (k *Keeper) vaults(ctx context.Context, assetID uint64) ([]types.Vault, error) {
+	it, err := k.Vaults.Iterate(ctx, collections.NewPrefixedPairRange[uint64, string](assetID))
+	if err != nil {
+		return nil, err
+	}
+	return it.Values()
+}
+
+// Pay moves amount from payer into the asset: every flattened ancestor takes its share (floored),
+// the rest goes to the asset's shareholders. Gas is charged per ancestor credited.
+func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) error {
+	if amount.Empty() || !amount.IsValid() {
+		return errors.Wrapf(types.ErrInvalid, "amount %q must be one or more positive coins, sorted and without duplicates", amount)
+	}
+	if _, err := k.registry.GetAsset(ctx, assetID); err != nil {
+		return err
+	}
+	p, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, payer, types.ModuleName, amount); err != nil {
+		return err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	for _, c := range amount {
+		forwarded := math.ZeroInt()
+		ancestors := 0
+		if err := k.registry.WalkAncestors(ctx, assetID, func(a registrytypes.Ancestor) error {
+			sdkCtx.GasMeter().ConsumeGas(p.GasPerAncestor, "royalty: ancestor credited")
+			ancestors++
+			cut := c.Amount.Mul(math.NewIntFromUint64(a.Share)).Quo(totalShares)
+			if cut.IsZero() {
+				return nil
+			}
+			av, err := k.vault(ctx, a.AssetId, c.Denom)
+			if err != nil {
+				return err
+			}
+			av.Received = av.Received.Add(cut)
+			av.Distributed = av.Distributed.Add(cut)
+			forwarded = forwarded.Add(cut)
+			return k.Vaults.Set(ctx, collections.Join(a.AssetId, c.Denom), av)
+		}); err != nil {
+			return err
+		}
+		v, err := k.vault(ctx, assetID, c.Denom)
+		if err != nil {
+			return err
+		}
+		v.Received = v.Received.Add(c.Amount)
+		v.Forwarded = v.Forwarded.Add(forwarded)
+		v.Distributed = v.Distributed.Add(c.Amount.Sub(forwarded))
+		if err := k.Vaults.Set(ctx, collections.Join(assetID, c.Denom), v); err != nil {
+			return err
+		}
+		sdkCtx.EventManager().EmitEvent(sdk.NewEvent("sahara.royalty.v1.paid",
+			sdk.NewAttribute("asset_id", u64(assetID)), sdk.NewAttribute("amount", c.String()),
+			sdk.NewAttribute("to_ancestors", forwarded.String()), sdk.NewAttribute("ancestors", strconv.Itoa(ancestors))))
+	}
+	return nil
+}
+
+// settled returns a holding brought up to the vault's accumulator with the given shares.
+func (k *Keeper) settled(ctx context.Context, v types.Vault, holder sdk.AccAddress, shares uint64) (types.Holding, error) {
+	h, err := k.Holdings.Get(ctx, collections.Join3(v.AssetId, v.Denom, holder))
+	if errors.IsOf(err, collections.ErrNotFound) {
+		a, _ := k.addrs.BytesToString(holder)
+		h, err = types.Holding{Address: a, AssetId: v.AssetId, Denom: v.Denom, Snapshot: math.ZeroInt(), Credit: math.ZeroInt()}, nil
+	}
+	if err != nil {
+		return h, err
+	}
+	h.Credit = h.Credit.Add(math.NewIntFromUint64(shares).Mul(v.Distributed.Sub(h.Snapshot)))
+	h.Snapshot = v.Distributed
+	return h, nil
+}
+
+// BeforeSharesChange implements the registry's ShareHooks: it settles what the holder earned with
+// the old shares, so shares bought later never earn past revenue and shares sold keep theirs.
+func (k *Keeper) BeforeSharesChange(ctx context.Context, assetID uint64, holder sdk.AccAddress, newShares uint64) error {
+	old, err := k.registry.SharesOf(ctx, assetID, holder)
+	if err != nil {
+		return err
+	}
+	vs, err := k.vaults(ctx, assetID)
+	if err != nil {
+		return err
+	}
+	owed := false
+	for _, v := range vs {
+		h, err := k.settled(ctx, v, holder, old)
+		if err != nil {
+			return err
+		}
+		if newShares == 0 && h.Credit.LT(totalShares) { // nothing left to claim: the sub-unit rest is dust
+			if err := k.Holdings.Remove(ctx, collections.Join3(assetID, v.Denom, holder)); err != nil {
+				return err
+			}
+			continue
+		}
+		owed = owed || h.Credit.GTE(totalShares)
+		if err := k.Holdings.Set(ctx, collections.Join3(assetID, v.Denom, holder), h); err != nil {
+			return err
+		}
+	}
+	if newShares > 0 || owed {
+		return k.Positions.Set(ctx, collections.Join(holder, assetID))
+	}
+	return k.Positions.Remove(ctx, collections.Join(holder, assetID))
+}
+
+// Claim pays the claimant everything owed in up to max_claim_assets assets after startAfter, in
+// every denom, in one bank transfer. It returns the coins and the asset to continue after (0: done).
+func (k *Keeper) Claim(ctx context.Context, claimant sdk.AccAddress, startAfter uint64) (sdk.Coins, uint64, error) {
+	p, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	rng := collections.NewPrefixedPairRange[sdk.AccAddress, uint64](claimant)
+	if startAfter > 0 {
+		rng = rng.StartExclusive(startAfter)
+	}
+	it, err := k.Positions.Iterate(ctx, rng)
+	if err != nil {
+		return nil, 0, err
+	}
+	var assets []uint64
+	var next uint64
+	for ; it.Valid(); it.Next() {
+		key, err := it.Key()
+		if err != nil {
+			it.Close()
+			return nil, 0, err
+		}
+		if uint32(len(assets)) == p.MaxClaimAssets {
+			next = assets[len(assets)-1]
+			break
+		}
+		assets = append(assets, key.K2())
+	}
+	it.Close()
+
+	total := sdk.NewCoins()
+	for _, assetID := range assets {
+		shares, err := k.registry.SharesOf(ctx, assetID, claimant)
+		if err != nil {
+			return nil, 0, err
+		}
+		vs, err := k.vaults(ctx, assetID)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, v := range vs {
+			h, err := k.settled(ctx, v, claimant, shares)
+			if err != nil {
+				return nil, 0, err
+			}
+			pay := h.Credit.Quo(totalShares)
+			if pay.IsPositive() {
+				h.Credit = h.Credit.Sub(pay.Mul(totalShares))
+				v.Claimed = v.Claimed.Add(pay)
+				if err := k.Vaults.Set(ctx, collections.Join(assetID, v.Denom), v); err != nil {
+					return nil, 0, err
+				}
+				total = total.Add(sdk.NewCoin(v.Denom, pay))
+			}
+			key := collections.Join3(assetID, v.Denom, claimant)
+			if shares == 0 {
+				err = k.Holdings.Remove(ctx, key)
+			} else {
+				err = k.Holdings.Set(ctx, key, h)
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+		}
+		if shares == 0 {
+			if err := k.Positions.Remove(ctx, collections.Join(claimant, assetID)); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	if !total.IsZero() {
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, claimant, total); err != nil {
+			return nil, 0, err
+		}
+	}
+	c, _ := k.addrs.BytesToString(claimant)
+	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(sdk.NewEvent("sahara.royalty.v1.claimed",
+		sdk.NewAttribute("claimant", c), sdk.NewAttribute("amount", total.String()),
+		sdk.NewAttribute("assets", strconv.Itoa(len(assets))), sdk.NewAttribute("next", u64(next))))
+	return total, next, nil
+}
+
+// pending is what holder could claim from one vault now, in whole units.
+func (k *Keeper) pending(ctx context.Context, v types.Vault, holder sdk.AccAddress) (math.Int, error) {
+	shares, err := k.registry.SharesOf(ctx, v.AssetId, holder)
+	if err != nil {
+		return math.Int{}, err
+	}
+	h, err := k.settled(ctx, v, holder, shares)
+	if err != nil {
+		return math.Int{}, err
+	}
+	return h.Credit.Quo(totalShares), nil
+}
+
+// Claimable lists what addr may claim, per asset and denom (assetID 0 = all, denom "" = all).
+func (k *Keeper) Claimable(ctx context.Context, addr sdk.AccAddress, assetID uint64, denom string) (*types.QueryClaimableResponse, error) {
+	var assets []uint64
+	if assetID != 0 {
+		assets = []uint64{assetID}
+	} else if err := k.Positions.Walk(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](addr),
+		func(key collections.Pair[sdk.AccAddress, uint64]) (bool, error) {
+			assets = append(assets, key.K2())
+			return false, nil
+		}); err != nil {
+		return nil, err
+	}
+	out := &types.QueryClaimableResponse{Total: sdk.NewCoins()}
+	for _, a := range assets {
+		vs, err := k.vaults(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			if denom != "" && v.Denom != denom {
+				continue
+			}
+			amt, err := k.pending(ctx, v, addr)
+			if err != nil {
+				return nil, err
+			}
+			if amt.IsPositive() {
+				c := sdk.NewCoin(v.Denom, amt)
+				out.Entries = append(out.Entries, types.ClaimableEntry{AssetId: a, Amount: c})
+				out.Total = out.Total.Add(c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// VaultBalances reports each denom of an asset's vault with what its shareholders can claim and
+// the dust that stays with the asset.
+func (k *Keeper) VaultBalances(ctx context.Context, assetID uint64) ([]types.VaultBalance, error) {
+	if _, err := k.registry.GetAsset(ctx, assetID); err != nil {
+		return nil, err
+	}
+	vs, err := k.vaults(ctx, assetID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]types.VaultBalance, 0, len(vs))
+	for _, v := range vs {
+		claimable := math.ZeroInt()
+		current := map[string]bool{}
+		if err := k.registry.WalkShareholders(ctx, assetID, func(a sdk.AccAddress, _ uint64) error {
+			current[string(a)] = true
+			amt, err := k.pending(ctx, v, a)
+			claimable = claimable.Add(amt)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		// Former shareholders who have not claimed yet.
+		if err := k.Holdings.Walk(ctx, collections.NewSuperPrefixedTripleRange[uint64, string, sdk.AccAddress](assetID, v.Denom),
+			func(key collections.Triple[uint64, string, sdk.AccAddress], h types.Holding) (bool, error) {
+				if !current[string(key.K3())] {
+					claimable = claimable.Add(h.Credit.Quo(totalShares))
+				}
+				return false, nil
+			}); err != nil {
+			return nil, err
+		}
+		out = append(out, types.VaultBalance{Vault: v, Claimable: claimable, Dust: v.Distributed.Sub(v.Claimed).Sub(claimable)})
+	}
+	return out, nil
+}
