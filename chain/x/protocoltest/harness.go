@@ -97,3 +97,7 @@ func (e *Env) Cached(fn func(ctx sdk.Context) error) error {
 }
 
 func storeGasMeter() storetypes.GasMeter { return storetypes.NewInfiniteGasMeter() }
+
+// Commit writes a store version. Uncommitted IAVL changes make every iterator sort them again,
+// so long tests commit now and then.
+func (e *Env) Commit() { e.App.CommitMultiStore().Commit() }
