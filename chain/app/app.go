@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 
 	"github.com/ethereum/go-ethereum/common"
+	corevm "github.com/ethereum/go-ethereum/core/vm"
 	"github.com/spf13/cast"
 
 	// The tracer engines register themselves on import (debug_traceTransaction).
@@ -128,6 +130,10 @@ import (
 	royaltykeeper "sahara/chain/x/royalty/keeper"
 	royaltymodule "sahara/chain/x/royalty/module"
 	royaltytypes "sahara/chain/x/royalty/types"
+
+	licensingpc "sahara/chain/precompiles/licensing"
+	registrypc "sahara/chain/precompiles/registry"
+	royaltypc "sahara/chain/precompiles/royalty"
 )
 
 func init() {
@@ -304,10 +310,10 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		authtypes.NewModuleAddress(govtypes.ModuleName), app.AccountKeeper, app.BankKeeper, app.StakingKeeper,
 		app.FeeMarketKeeper, &app.ConsensusParamsKeeper, &app.Erc20Keeper, evmChainID,
 		cast.ToString(appOpts.Get(srvflags.EVMTracer)),
-	).WithStaticPrecompiles(precompiletypes.DefaultStaticPrecompiles(
+	).WithStaticPrecompiles(app.withProtocolPrecompiles(precompiletypes.DefaultStaticPrecompiles(
 		*app.StakingKeeper, app.DistrKeeper, app.BankKeeper, &app.Erc20Keeper, app.TransferKeeper,
 		app.IBCKeeper.ChannelKeeper, app.IBCKeeper.ClientKeeper, app.GovKeeper, app.SlashingKeeper, appCodec,
-	))
+	)))
 	app.EVMKeeper.EnableVirtualFeeCollection()
 	app.Erc20Keeper = erc20keeper.NewKeeper(keys[erc20types.StoreKey], appCodec, authtypes.NewModuleAddress(govtypes.ModuleName),
 		app.AccountKeeper, app.BankKeeper, app.EVMKeeper, app.StakingKeeper, app.TransferKeeper)
@@ -591,4 +597,24 @@ func (app *App) ExportAppStateAndValidators(forZeroHeight bool, _ []string, modu
 	validators, err := staking.WriteValidators(ctx, app.StakingKeeper)
 	return servertypes.ExportedApp{AppState: appState, Validators: validators, Height: app.LastBlockHeight() + 1,
 		ConsensusParams: app.GetConsensusParams(ctx)}, err
+}
+
+// withProtocolPrecompiles adds the registry, licensing and royalty precompiles to the stack's.
+func (app *App) withProtocolPrecompiles(m map[common.Address]corevm.PrecompiledContract) map[common.Address]corevm.PrecompiledContract {
+	m[registrypc.Address] = registrypc.New(app.RegistryKeeper, app.BankKeeper)
+	m[licensingpc.Address] = licensingpc.New(app.LicensingKeeper, app.BankKeeper)
+	m[royaltypc.Address] = royaltypc.New(app.RoyaltyKeeper, app.BankKeeper)
+	return m
+}
+
+// ProtocolPrecompiles are the addresses of Sahara's own precompiles (contracts/addresses.json).
+func ProtocolPrecompiles() []string {
+	return []string{registrypc.Address.Hex(), licensingpc.Address.Hex(), royaltypc.Address.Hex()}
+}
+
+// ActiveStaticPrecompiles is every static precompile the chain enables, sorted as the vm module requires.
+func ActiveStaticPrecompiles() []string {
+	all := append(append([]string(nil), evmtypes.AvailableStaticPrecompiles...), ProtocolPrecompiles()...)
+	sort.Strings(all)
+	return all
 }

@@ -91,7 +91,7 @@ func BlockedAddresses() map[string]bool {
 	for _, n := range names {
 		blocked[authtypes.NewModuleAddress(n).String()] = true
 	}
-	precompiles := append([]string(nil), vmtypes.AvailableStaticPrecompiles...)
+	precompiles := ActiveStaticPrecompiles()
 	for _, a := range corevm.PrecompiledAddressesPrague {
 		precompiles = append(precompiles, a.Hex())
 	}

@@ -83,7 +83,7 @@ func (app *App) DefaultGenesis() map[string]json.RawMessage {
 
 	evm := evmtypes.DefaultGenesisState()
 	evm.Params.EvmDenom = Denom
-	evm.Params.ActiveStaticPrecompiles = evmtypes.AvailableStaticPrecompiles
+	evm.Params.ActiveStaticPrecompiles = ActiveStaticPrecompiles()
 	evm.Preinstalls = evmtypes.DefaultPreinstalls
 	g[evmtypes.ModuleName] = cdc.MustMarshalJSON(evm)
 	return g

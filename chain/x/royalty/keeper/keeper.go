@@ -364,3 +364,8 @@ func (k *Keeper) VaultBalances(ctx context.Context, assetID uint64) ([]types.Vau
 	}
 	return out, nil
 }
+
+// Vault returns an asset's vault in one denom (empty if nothing was paid yet).
+func (k *Keeper) Vault(ctx context.Context, assetID uint64, denom string) (types.Vault, error) {
+	return k.vault(ctx, assetID, denom)
+}
