@@ -120,6 +120,7 @@ func AddChainCommands(root *cobra.Command) {
 		upCmd(),
 		localnetCmd(),
 	)
+	root.AddCommand(protocolCommands()...)
 	if _, err := srvflags.AddTxFlags(txCmd); err != nil {
 		panic(err)
 	}

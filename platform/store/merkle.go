@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 )
 
 // Hash is a sha256 digest.
@@ -82,4 +84,26 @@ func (h *Hash) UnmarshalText(b []byte) error {
 	}
 	*h = v
 	return nil
+}
+
+// RootOf computes the content root and size of a stream without storing it (the same chunking
+// and tree as Put), e.g. to register an asset whose bytes live elsewhere.
+func RootOf(r io.Reader) (Hash, int64, error) {
+	k, err := NewChunker(r, DefaultChunking)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	var leaves []Hash
+	var size int64
+	for {
+		c, err := k.Next()
+		if errors.Is(err, io.EOF) {
+			return MerkleRoot(leaves), size, nil
+		}
+		if err != nil {
+			return Hash{}, size, err
+		}
+		leaves = append(leaves, LeafHash(sha256.Sum256(c), uint64(len(c))))
+		size += int64(len(c))
+	}
 }
