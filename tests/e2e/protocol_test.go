@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"math/big"
+	mrand "math/rand"
 	"strings"
 	"testing"
 	"time"
@@ -246,3 +247,81 @@ func TestProtocolsThroughTheEVM(t *testing.T) {
 		t.Fatalf("a write in a static call must fail, got %v", err)
 	}
 }
+
+// Garbage calldata to the precompiles — random bytes, and real selectors with random or
+// truncated arguments — gets an error, never a crash: the node keeps answering and producing blocks.
+func TestPrecompileGarbageInput(t *testing.T) {
+	n := shared(t)
+	ctx := ctxFor(t, 3*time.Minute)
+	c, _ := n.Client(ctx)
+	rng := newRand(5)
+	var selectors [][]byte
+	for _, name := range []string{"IRegistry", "ILicensing", "IRoyalty"} {
+		for _, m := range contracts.MustLoad(name).ABI.Methods {
+			selectors = append(selectors, m.ID)
+		}
+	}
+	targets := []common.Address{registryAddr, licensingAddr, royaltyAddr}
+	garbage := func() []byte {
+		var bz []byte
+		if rng.Intn(4) > 0 {
+			bz = append(bz, selectors[rng.Intn(len(selectors))]...)
+		}
+		tail := make([]byte, rng.Intn(400))
+		rng.Read(tail)
+		if rng.Intn(2) == 0 { // plausible words: small numbers and offsets
+			for i := 31; i < len(tail); i += 32 {
+				tail[i-31] = 0
+			}
+		}
+		return append(bz, tail...)
+	}
+	from := n.Wallet(9).Address
+	errs := 0
+	for i := 0; i < 600; i++ {
+		to := targets[rng.Intn(len(targets))]
+		if _, err := c.CallContract(ctx, ethereum.CallMsg{From: from, To: &to, Data: garbage(), Gas: 5_000_000}, nil); err != nil {
+			errs++
+		}
+	}
+	if errs < 500 {
+		t.Fatalf("only %d of 600 garbage calls failed", errs)
+	}
+	// Garbage as real transactions: included, failed, nothing written.
+	w := n.Wallet(9)
+	for i := 0; i < 5; i++ {
+		to := targets[i%3]
+		r, err := c.SendAndWait(ctx, w, &to, nil, garbage(), 500_000)
+		if r == nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := c.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitBlock(ctx, c, h+1); err != nil {
+		t.Fatalf("no block after the garbage: %v", err)
+	}
+	reg := contracts.MustLoad("IRegistry").ABI
+	e := evmT{t, ctx, c}
+	if _, err := e.call(from, registryAddr, &reg, "getAsset", uint64(1)); err != nil && !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("the registry stopped answering: %v", err)
+	}
+}
+
+func waitBlock(ctx context.Context, c *evmclient.Client, h uint64) error {
+	for {
+		got, err := c.BlockNumber(ctx)
+		if err == nil && got >= h {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func newRand(seed int64) *mrand.Rand { return mrand.New(mrand.NewSource(seed)) }

@@ -95,6 +95,11 @@ func (k *Keeper) vaults(ctx context.Context, assetID uint64) ([]types.Vault, err
 // Pay moves amount from payer into the asset: every flattened ancestor takes its share (floored),
 // the rest goes to the asset's shareholders. Gas is charged per ancestor credited.
 func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) error {
+	for _, c := range amount {
+		if c.Amount.IsNil() {
+			return errors.Wrapf(types.ErrInvalid, "amount: coin %q has no amount", c.Denom)
+		}
+	}
 	if amount.Empty() || !amount.IsValid() {
 		return errors.Wrapf(types.ErrInvalid, "amount %q must be one or more positive coins, sorted and without duplicates", amount)
 	}
