@@ -22,12 +22,15 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-# Reproduces every committed generated file (compiled Solidity).
+# Reproduces every committed generated file: compiled Solidity and the Go code of proto/
+# (protoc from Debian's protobuf-compiler; the plugin is built from the Go module cache).
 generate: node_modules
 	node contracts/compile.mjs
+	./scripts/protogen.sh
 
 check-generated: generate
-	@git diff --exit-code -- contracts/build || { echo "contracts/build is stale: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- contracts/build chain/x || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard contracts/build chain/x)" || { echo "new generated files are not committed"; exit 1; }
 
 bench-truth:
 	go run ./bench/truth

@@ -217,6 +217,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		registrytypes.StoreKey, licensingtypes.StoreKey, royaltytypes.StoreKey,
 	)
 	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey)
+	tKeys := storetypes.NewTransientStoreKeys(royaltytypes.TransientStoreKey)
 	var nonTransientKeys []storetypes.StoreKey
 	for _, k := range keys {
 		nonTransientKeys = append(nonTransientKeys, k)
@@ -290,7 +291,8 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 	// the registry asks licensing about parent licenses and tells royalty before shares move.
 	govAuthority := authtypes.NewModuleAddress(govtypes.ModuleName).String()
 	app.RegistryKeeper = registrykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), accCodec, govAuthority)
-	app.RoyaltyKeeper = royaltykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[royaltytypes.StoreKey]), accCodec, govAuthority,
+	app.RoyaltyKeeper = royaltykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[royaltytypes.StoreKey]),
+		royaltykeeper.TransientService{Key: tKeys[royaltytypes.TransientStoreKey]}, accCodec, govAuthority,
 		app.RegistryKeeper, app.BankKeeper)
 	app.LicensingKeeper = licensingkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[licensingtypes.StoreKey]), accCodec, govAuthority,
 		app.RegistryKeeper, app.RoyaltyKeeper)
@@ -384,6 +386,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		ibcexported.ModuleName, ibctransfertypes.ModuleName, distrtypes.ModuleName, slashingtypes.ModuleName,
 		minttypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName,
 		feegrant.ModuleName, upgradetypes.ModuleName, consensusparamtypes.ModuleName,
+		registrytypes.ModuleName, licensingtypes.ModuleName, royaltytypes.ModuleName,
 	)
 	// genutil after staking (pools funded) and auth; the fee market before
 	// genutil (gentxs go through the min-gas-price check).
@@ -411,6 +414,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 
 	app.MountKVStores(keys)
 	app.MountObjectStores(oKeys)
+	app.MountTransientStores(tKeys)
 
 	app.SetInitChainer(app.InitChainer)
 	app.SetPreBlocker(app.PreBlocker)

@@ -36,6 +36,7 @@ type Spec[G Genesis] struct {
 	InitGenesis        func(context.Context, G) error
 	ExportGenesis      func(context.Context) (G, error)
 	AutoCLI            *autocliv1.ModuleOptions
+	EndBlock           func(context.Context) error // optional
 }
 
 // AppModule implements the SDK module interfaces from a Spec.

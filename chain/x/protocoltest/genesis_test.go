@@ -21,6 +21,7 @@ func TestGenesisRoundTrip(t *testing.T) {
 	e.Fund(payer, coins(1_000))
 	must(t, e.pay(payer, m, coins(333)))
 
+	e.Commit() // end the block: vault deltas flushed
 	regG, err := e.App.RegistryKeeper.ExportGenesis(e.Ctx)
 	must(t, err)
 	licG, err := e.App.LicensingKeeper.ExportGenesis(e.Ctx)

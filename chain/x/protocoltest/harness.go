@@ -100,4 +100,8 @@ func storeGasMeter() storetypes.GasMeter { return storetypes.NewInfiniteGasMeter
 
 // Commit writes a store version. Uncommitted IAVL changes make every iterator sort them again,
 // so long tests commit now and then.
-func (e *Env) Commit() { e.App.CommitMultiStore().Commit() }
+// The royalty end blocker runs first, as it would at the end of a block.
+func (e *Env) Commit() {
+	must(e.T, e.App.RoyaltyKeeper.Flush(e.Ctx))
+	e.App.CommitMultiStore().Commit()
+}

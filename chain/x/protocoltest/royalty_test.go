@@ -3,6 +3,7 @@ package protocoltest
 import (
 	"testing"
 
+	"cosmossdk.io/collections"
 	"cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -147,4 +148,43 @@ func TestClaimContinuation(t *testing.T) {
 	if total != 150 || rounds != 3 {
 		t.Fatalf("claimed %d in %d rounds, want 150 in 3", total, rounds)
 	}
+}
+
+// Vault changes are block-scoped deltas: visible at once, written once at the end of the block,
+// and the first change of a vault in a block is charged the write the flush will make.
+func TestVaultDeltasColdWarmAndFlush(t *testing.T) {
+	e := New(t)
+	o, payer := Addr(1), Addr(2)
+	ds := e.mustRegister(dataset(o, "ds"))
+	m, err := e.licensedChild(o, rt.ASSET_KIND_MODEL, "m", map[uint64]uint32{ds: 1000})
+	must(t, err)
+	e.Fund(payer, coins(10_000))
+	e.Commit()
+	gasOf := func() uint64 {
+		ctx := e.Ctx.WithGasMeter(storeGasMeter())
+		_, err := e.roy().Pay(ctx, &yt.MsgPay{Payer: Bech32(payer), AssetId: m, Amount: coins(1000)})
+		must(t, err)
+		return ctx.GasMeter().GasConsumed()
+	}
+	cold, warm := gasOf(), gasOf()
+	if warm >= cold {
+		t.Fatalf("second payment in a block cost %d gas, first %d: want warm < cold", warm, cold)
+	}
+	if got := e.claimable(o); !got.Equal(coins(2000)) {
+		t.Fatalf("claimable within the block %s", got)
+	}
+	if n, _ := e.App.RoyaltyKeeper.Vaults.Has(e.Ctx, collections.Join(m, denom)); n {
+		t.Fatal("the vault was written before the end of the block")
+	}
+	must(t, e.App.RoyaltyKeeper.Flush(e.Ctx))
+	must(t, e.App.RoyaltyKeeper.Flush(e.Ctx)) // a second flush adds nothing
+	v, err := e.App.RoyaltyKeeper.Vaults.Get(e.Ctx, collections.Join(m, denom))
+	must(t, err)
+	if !v.Received.Equal(math.NewInt(2000)) || !v.Forwarded.Equal(math.NewInt(200)) {
+		t.Fatalf("flushed vault %+v", v)
+	}
+	if got := e.claimable(o); !got.Equal(coins(2000)) {
+		t.Fatalf("claimable after the flush %s", got)
+	}
+	t.Logf("pay gas: cold %d, warm %d", cold, warm)
 }

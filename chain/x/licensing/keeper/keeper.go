@@ -16,8 +16,8 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
-	registrytypes "sahara/chain/x/registry/types"
 	"sahara/chain/x/licensing/types"
+	registrytypes "sahara/chain/x/registry/types"
 )
 
 // Registry is what licensing reads from the asset registry.

@@ -147,4 +147,3 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	cdc.RegisterConcrete(&MsgTransferShares{}, "sahara/registry/MsgTransferShares", nil)
 	cdc.RegisterConcrete(&MsgUpdateParams{}, "sahara/registry/MsgUpdateParams", nil)
 }
-

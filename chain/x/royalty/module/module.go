@@ -25,6 +25,7 @@ func New(k *keeper.Keeper) modkit.AppModule[*types.GenesisState] {
 		DefaultGenesis: types.DefaultGenesis,
 		InitGenesis:    k.InitGenesis,
 		ExportGenesis:  k.ExportGenesis,
+		EndBlock:       k.Flush, // this block's vault deltas into the vaults
 		AutoCLI: &autocliv1.ModuleOptions{
 			Query: &autocliv1.ServiceCommandDescriptor{
 				Service: types.Query_serviceDesc.ServiceName,

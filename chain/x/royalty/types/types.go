@@ -14,6 +14,8 @@ import (
 const (
 	ModuleName = "royalty"
 	StoreKey   = ModuleName
+	// TransientStoreKey holds the vault deltas of the current block.
+	TransientStoreKey = "transient_" + ModuleName
 )
 
 var (
