@@ -310,6 +310,7 @@ func setup(ctx context.Context, bin, home string, nSenders, nClaimers int) (*ben
 	if err != nil {
 		return nil, err
 	}
+	running = n
 	c, err := n.Client(ctx)
 	if err != nil {
 		return nil, err
@@ -511,9 +512,15 @@ func hostname() string {
 	return h
 }
 
+// running is the chain under test, stopped on the way out whatever happens.
+var running *testnode.Node
+
 func fail(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
+		if running != nil {
+			running.Kill()
+		}
 		os.Exit(1)
 	}
 }

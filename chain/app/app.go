@@ -216,8 +216,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		evmtypes.StoreKey, feemarkettypes.StoreKey, erc20types.StoreKey,
 		registrytypes.StoreKey, licensingtypes.StoreKey, royaltytypes.StoreKey,
 	)
-	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey)
-	tKeys := storetypes.NewTransientStoreKeys(royaltytypes.TransientStoreKey)
+	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey, royaltytypes.ObjectStoreKey)
 	var nonTransientKeys []storetypes.StoreKey
 	for _, k := range keys {
 		nonTransientKeys = append(nonTransientKeys, k)
@@ -292,7 +291,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 	govAuthority := authtypes.NewModuleAddress(govtypes.ModuleName).String()
 	app.RegistryKeeper = registrykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), accCodec, govAuthority)
 	app.RoyaltyKeeper = royaltykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[royaltytypes.StoreKey]),
-		royaltykeeper.TransientService{Key: tKeys[royaltytypes.TransientStoreKey]}, accCodec, govAuthority,
+		oKeys[royaltytypes.ObjectStoreKey], accCodec, govAuthority,
 		app.RegistryKeeper, app.BankKeeper)
 	app.LicensingKeeper = licensingkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[licensingtypes.StoreKey]), accCodec, govAuthority,
 		app.RegistryKeeper, app.RoyaltyKeeper)
@@ -414,7 +413,6 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 
 	app.MountKVStores(keys)
 	app.MountObjectStores(oKeys)
-	app.MountTransientStores(tKeys)
 
 	app.SetInitChainer(app.InitChainer)
 	app.SetPreBlocker(app.PreBlocker)

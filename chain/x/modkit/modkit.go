@@ -43,10 +43,11 @@ type Spec[G Genesis] struct {
 type AppModule[G Genesis] struct{ s Spec[G] }
 
 var (
-	_ module.AppModuleBasic = AppModule[Genesis]{}
-	_ module.HasGenesis     = AppModule[Genesis]{}
-	_ module.HasServices    = AppModule[Genesis]{}
-	_ appmodule.AppModule   = AppModule[Genesis]{}
+	_ module.AppModuleBasic   = AppModule[Genesis]{}
+	_ module.HasGenesis       = AppModule[Genesis]{}
+	_ module.HasServices      = AppModule[Genesis]{}
+	_ appmodule.AppModule     = AppModule[Genesis]{}
+	_ appmodule.HasEndBlocker = AppModule[Genesis]{}
 )
 
 func New[G Genesis](s Spec[G]) AppModule[G] { return AppModule[G]{s} }
@@ -96,4 +97,12 @@ func Positional(method, use, short string, fields ...string) *autocliv1.RpcComma
 		o.PositionalArgs = append(o.PositionalArgs, &autocliv1.PositionalArgDescriptor{ProtoField: f})
 	}
 	return o
+}
+
+// EndBlock runs the module's end-of-block work, if it has any.
+func (m AppModule[G]) EndBlock(ctx context.Context) error {
+	if m.s.EndBlock == nil {
+		return nil
+	}
+	return m.s.EndBlock(ctx)
 }

@@ -6,7 +6,7 @@
 // kept whole in the holding's credit, so no fraction is ever dropped; only whole units are paid,
 // and what no single holder can claim stays with the asset as dust (distributed - claimed - claimable).
 //
-// Hot vaults: every change to a vault is first added to a per-block delta in a transient store
+// Hot vaults: every change to a vault is first added to a per-block delta in an object store
 // and written to the vault once, at the end of the block. A popular dataset credited by a thousand
 // payments in a block costs one state write instead of a thousand. Gas follows the EIP-2929 idea
 // of cold and warm access, per block: the first change of a vault in a block pays the full
@@ -16,6 +16,7 @@ package keeper
 
 import (
 	"context"
+	"encoding/binary"
 	"sort"
 	"strconv"
 
@@ -26,6 +27,7 @@ import (
 	"cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/codec"
+	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	registrytypes "sahara/chain/x/registry/types"
@@ -60,26 +62,21 @@ type Keeper struct {
 	Vaults    collections.Map[collections.Pair[uint64, string], types.Vault]
 	Holdings  collections.Map[collections.Triple[uint64, string, sdk.AccAddress], types.Holding]
 	Positions collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
-	// Deltas are this block's vault changes (transient: dropped at commit, flushed before).
-	Deltas collections.Map[collections.Pair[uint64, string], types.Vault]
+	// deltas holds this block's vault changes (an object store: dropped at commit, flushed before).
+	deltas storetypes.StoreKey
 }
 
-func NewKeeper(cdc codec.BinaryCodec, store corestore.KVStoreService, transient corestore.KVStoreService, addrs address.Codec, authority string, registry Registry, bank Bank) *Keeper {
+func NewKeeper(cdc codec.BinaryCodec, store corestore.KVStoreService, deltas storetypes.StoreKey, addrs address.Codec, authority string, registry Registry, bank Bank) *Keeper {
 	sb := collections.NewSchemaBuilder(store)
-	tb := collections.NewSchemaBuilder(transient)
 	k := &Keeper{
-		cdc: cdc, addrs: addrs, authority: authority, registry: registry, bank: bank,
+		cdc: cdc, addrs: addrs, authority: authority, registry: registry, bank: bank, deltas: deltas,
 		Params:    collections.NewItem(sb, collections.NewPrefix(0), "params", codec.CollValue[types.Params](cdc)),
 		Vaults:    collections.NewMap(sb, collections.NewPrefix(1), "vaults", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vault](cdc)),
 		Holdings:  collections.NewMap(sb, collections.NewPrefix(2), "holdings", collections.TripleKeyCodec(collections.Uint64Key, collections.StringKey, sdk.AccAddressKey), codec.CollValue[types.Holding](cdc)),
 		Positions: collections.NewKeySet(sb, collections.NewPrefix(3), "positions", collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
 	}
-	k.Deltas = collections.NewMap(tb, collections.NewPrefix(0), "deltas", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vault](cdc))
 	schema, err := sb.Build()
 	if err != nil {
-		panic(err)
-	}
-	if _, err := tb.Build(); err != nil {
 		panic(err)
 	}
 	k.Schema = schema
@@ -112,32 +109,59 @@ func (k *Keeper) vault(ctx context.Context, assetID uint64, denom string) (types
 	if err != nil {
 		return v, err
 	}
-	d, err := k.Deltas.Get(ctx, collections.Join(assetID, denom))
-	if err == nil {
+	if d, ok := k.delta(ctx, assetID, denom); ok {
 		addVault(&v, d)
-		return v, nil
 	}
-	if errors.IsOf(err, collections.ErrNotFound) {
-		return v, nil
+	return v, nil
+}
+
+func deltaKey(assetID uint64, denom string) []byte {
+	return append(binary.BigEndian.AppendUint64(nil, assetID), denom...)
+}
+
+func (k *Keeper) objects(ctx context.Context) storetypes.ObjKVStore {
+	return sdk.UnwrapSDKContext(ctx).ObjectStore(k.deltas)
+}
+
+// delta is this block's change to a vault, if any. Values are replaced, never mutated, so
+// the store's cache layers (transactions, EVM snapshots) stay correct.
+func (k *Keeper) delta(ctx context.Context, assetID uint64, denom string) (types.Vault, bool) {
+	v := k.objects(ctx).Get(deltaKey(assetID, denom))
+	if v == nil {
+		return types.Vault{}, false
 	}
-	return v, err
+	return v.(types.Vault), true
+}
+
+// deltasOf lists this block's changes to an asset's vaults (all assets when all is true).
+func (k *Keeper) deltasOf(ctx context.Context, assetID uint64, all bool) []types.Vault {
+	var start, end []byte
+	if !all {
+		start = binary.BigEndian.AppendUint64(nil, assetID)
+		end = storetypes.PrefixEndBytes(start)
+	}
+	it := k.objects(ctx).Iterator(start, end)
+	defer it.Close()
+	var out []types.Vault
+	for ; it.Valid(); it.Next() {
+		out = append(out, it.Value().(types.Vault))
+	}
+	return out
 }
 
 // change adds to a vault's delta for this block. The first change of a vault in a block is
 // charged the persistent write that the end-of-block flush will make.
 func (k *Keeper) change(ctx context.Context, assetID uint64, denom string, f func(d *types.Vault)) error {
-	key := collections.Join(assetID, denom)
-	d, err := k.Deltas.Get(ctx, key)
-	if errors.IsOf(err, collections.ErrNotFound) {
+	d, ok := k.delta(ctx, assetID, denom)
+	if !ok {
 		d = types.NewVault(assetID, denom)
 		sdkCtx := sdk.UnwrapSDKContext(ctx)
 		g := sdkCtx.KVGasConfig()
 		sdkCtx.GasMeter().ConsumeGas(g.ReadCostFlat+g.WriteCostFlat+vaultBytes*(g.ReadCostPerByte+g.WriteCostPerByte), "royalty: vault written at end of block")
-	} else if err != nil {
-		return err
 	}
 	f(&d)
-	return k.Deltas.Set(ctx, key, d)
+	k.objects(ctx).Set(deltaKey(assetID, denom), d)
+	return nil
 }
 
 // vaultBytes is about what a stored vault entry weighs (key and value), for the deferred write.
@@ -145,26 +169,16 @@ const vaultBytes = 96
 
 // Flush writes this block's deltas into the vaults. The module's end blocker calls it.
 func (k *Keeper) Flush(ctx context.Context) error {
-	it, err := k.Deltas.Iterate(ctx, nil)
-	if err != nil {
-		return err
-	}
-	kvs, err := it.KeyValues()
-	if err != nil {
-		return err
-	}
-	for _, kv := range kvs {
-		v, err := k.stored(ctx, kv.Key.K1(), kv.Key.K2())
+	for _, d := range k.deltasOf(ctx, 0, true) {
+		v, err := k.stored(ctx, d.AssetId, d.Denom)
 		if err != nil {
 			return err
 		}
-		addVault(&v, kv.Value)
-		if err := k.Vaults.Set(ctx, kv.Key, v); err != nil {
+		addVault(&v, d)
+		if err := k.Vaults.Set(ctx, collections.Join(d.AssetId, d.Denom), v); err != nil {
 			return err
 		}
-		if err := k.Deltas.Remove(ctx, kv.Key); err != nil {
-			return err
-		}
+		k.objects(ctx).Delete(deltaKey(d.AssetId, d.Denom))
 	}
 	return nil
 }
@@ -179,15 +193,7 @@ func (k *Keeper) vaults(ctx context.Context, assetID uint64) ([]types.Vault, err
 	if err != nil {
 		return nil, err
 	}
-	di, err := k.Deltas.Iterate(ctx, collections.NewPrefixedPairRange[uint64, string](assetID))
-	if err != nil {
-		return nil, err
-	}
-	ds, err := di.Values()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range ds {
+	for _, d := range k.deltasOf(ctx, assetID, false) {
 		found := false
 		for i := range vs {
 			if vs[i].Denom == d.Denom {

@@ -14,8 +14,8 @@ import (
 const (
 	ModuleName = "royalty"
 	StoreKey   = ModuleName
-	// TransientStoreKey holds the vault deltas of the current block.
-	TransientStoreKey = "transient_" + ModuleName
+	// ObjectStoreKey holds the vault deltas of the current block.
+	ObjectStoreKey = "object_" + ModuleName
 )
 
 var (
