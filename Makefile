@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN   := build/sahara
 export CGO_ENABLED := 1
 
-.PHONY: run build test test-go generate check-generated bench-truth bench-chain clean
+.PHONY: run build test test-go generate check-generated bench-truth bench-chain bench-protocols clean
 
 run: build
 	$(BIN) up
@@ -37,6 +37,9 @@ bench-truth:
 
 bench-chain: build
 	go run ./bench/chain -bin $(abspath $(BIN))
+
+bench-protocols: build
+	go run ./bench/protocols -bin $(abspath $(BIN))
 
 clean:
 	rm -rf build

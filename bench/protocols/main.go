@@ -369,12 +369,13 @@ func setup(ctx context.Context, bin, home string, nSenders, nClaimers int) (*ben
 		seeds = append(seeds, b.pack(&b.base, "seedShares", uint64(a), uint64(1), holders, uint64(100_000_000/len(holders))))
 	}
 	var last *types.Transaction
+	var sent []*types.Transaction
 	for i, data := range seeds {
 		est, err := c.EstimateGas(ctx, callMsg(b.admin.Address, b.baseAddr, nil, data))
 		if err != nil {
 			return nil, fmt.Errorf("seed %d: estimate: %w", i, err)
 		}
-		tx, err := c.Sign(b.admin, evmclient.TxOpts{Nonce: b.nonces[b.admin.Address], To: &b.baseAddr, Gas: est + est/4, Data: data, Fees: b.fees})
+		tx, err := c.Sign(b.admin, evmclient.TxOpts{Nonce: b.nonces[b.admin.Address], To: &b.baseAddr, Gas: 2 * est, Data: data, Fees: b.fees}) // estimated on state without the earlier seeds
 		if err != nil {
 			return nil, err
 		}
@@ -382,13 +383,19 @@ func setup(ctx context.Context, bin, home string, nSenders, nClaimers int) (*ben
 		if err := c.SendTransaction(ctx, tx); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
 		}
-		last = tx
+		sent = append(sent, tx)
 	}
 	if err := b.waitNonce(b.admin.Address); err != nil {
 		return nil, fmt.Errorf("seeding the baseline: %w", err)
 	}
-	if r, err := c.TransactionReceipt(ctx, last.Hash()); err != nil || r.Status != types.ReceiptStatusSuccessful {
-		return nil, fmt.Errorf("seeding the baseline failed: %v", err)
+	for i, tx := range sent {
+		if r, err := c.TransactionReceipt(ctx, tx.Hash()); err != nil || r.Status != types.ReceiptStatusSuccessful {
+			used := uint64(0)
+			if r != nil {
+				used = r.GasUsed
+			}
+			return nil, fmt.Errorf("seed transaction %d of %d failed (gas used %d of %d): %v", i, len(sent), used, tx.Gas(), err)
+		}
 	}
 	// Revenue for the claim assets, on both sides, and one payment into each pay target so both
 	// sides measure steady state (accumulators already written once).
@@ -482,6 +489,23 @@ func writeProtocolGenesis(home string, addr func(int) sdk.AccAddress, nSenders, 
 		}
 	}
 	lic.NextLicenseId = uint64(nSenders*64 + 1)
+	// Receipts should show the gas really used: cosmos/evm charges at least min_gas_multiplier (0.5) of a
+	// transaction's gas limit, which would flatten both sides' numbers towards their limits.
+	var fm map[string]json.RawMessage
+	var params map[string]any
+	if err := json.Unmarshal(state["feemarket"], &fm); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(fm["params"], &params); err != nil {
+		return err
+	}
+	params["min_gas_multiplier"] = "0.000000000000000000"
+	if fm["params"], err = json.Marshal(params); err != nil {
+		return err
+	}
+	if state["feemarket"], err = json.Marshal(fm); err != nil {
+		return err
+	}
 	state[rt.ModuleName] = cdc.MustMarshalJSON(reg)
 	state[lt.ModuleName] = cdc.MustMarshalJSON(lic)
 	state[yt.ModuleName] = cdc.MustMarshalJSON(roy)
