@@ -36,6 +36,9 @@ import (
 
 	"sahara/chain/app"
 	"sahara/chain/network"
+	licensingpc "sahara/chain/precompiles/licensing"
+	registrypc "sahara/chain/precompiles/registry"
+	royaltypc "sahara/chain/precompiles/royalty"
 	lt "sahara/chain/x/licensing/types"
 	rt "sahara/chain/x/registry/types"
 	yt "sahara/chain/x/royalty/types"
@@ -55,16 +58,12 @@ const (
 )
 
 var (
-	registryAddr  = common.HexToAddress("0x0000000000000000000000000000000000000900")
-	licensingAddr = common.HexToAddress("0x0000000000000000000000000000000000000901")
-	royaltyAddr   = common.HexToAddress("0x0000000000000000000000000000000000000902")
+	registryAddr  = registrypc.Address
+	licensingAddr = licensingpc.Address
+	royaltyAddr   = royaltypc.Address
 )
 
-type parentArg struct {
-	ParentId  uint64
-	EdgeType  uint8
-	LicenseId uint64
-}
+type parentArg = registrypc.ParentArg
 
 type bench struct {
 	ctx                 context.Context

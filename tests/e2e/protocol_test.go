@@ -13,35 +13,23 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	licensingpc "sahara/chain/precompiles/licensing"
+	registrypc "sahara/chain/precompiles/registry"
+	royaltypc "sahara/chain/precompiles/royalty"
 	"sahara/contracts"
 	"sahara/sdk/evmclient"
 )
 
 var (
-	registryAddr  = common.HexToAddress("0x0000000000000000000000000000000000000900")
-	licensingAddr = common.HexToAddress("0x0000000000000000000000000000000000000901")
-	royaltyAddr   = common.HexToAddress("0x0000000000000000000000000000000000000902")
+	registryAddr  = registrypc.Address
+	licensingAddr = licensingpc.Address
+	royaltyAddr   = royaltypc.Address
 )
 
-type parentArg struct {
-	ParentId  uint64
-	EdgeType  uint8
-	LicenseId uint64
-}
-
-type termsArg struct {
-	CommercialUse         bool
-	DerivativesAllowed    bool
-	DerivativeRevShareBps uint32
-	MintFeeDenom          string
-	MintFee               *big.Int
-	PerCallDenom          string
-	PerCallPrice          *big.Int
-	DurationSeconds       uint64
-	Transferable          bool
-	SupplyCap             uint64
-	Revocable             bool
-}
+type (
+	parentArg = registrypc.ParentArg
+	termsArg  = licensingpc.TermsArg
+)
 
 // evm bundles a client and the ABIs for precompile calls.
 type evmT struct {

@@ -18,7 +18,8 @@ import (
 // Address is the licensing precompile's fixed address (contracts/addresses.json).
 var Address = common.HexToAddress("0x0000000000000000000000000000000000000901")
 
-type termsArg struct {
+// TermsArg is ILicensing.Terms as go-ethereum's ABI packs and unpacks it.
+type TermsArg struct {
 	CommercialUse         bool
 	DerivativesAllowed    bool
 	DerivativeRevShareBps uint32
@@ -44,7 +45,7 @@ func coin(denom string, amt *big.Int) (sdk.Coin, error) {
 func New(k *keeper.Keeper, bank cmn.BankKeeper) *base.Precompile {
 	writes := map[string]base.Method{
 		"createTerms": func(c *base.Call, args []any) ([]any, error) {
-			var t termsArg
+			var t TermsArg
 			if err := base.Convert(args, 0, &t); err != nil {
 				return nil, err
 			}

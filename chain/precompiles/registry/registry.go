@@ -16,7 +16,8 @@ import (
 // Address is the registry precompile's fixed address (contracts/addresses.json).
 var Address = common.HexToAddress("0x0000000000000000000000000000000000000900")
 
-type parentArg struct {
+// ParentArg is IRegistry.Parent as go-ethereum's ABI packs and unpacks it.
+type ParentArg struct {
 	ParentId  uint64
 	EdgeType  uint8
 	LicenseId uint64
@@ -41,7 +42,7 @@ func New(k *keeper.Keeper, bank cmn.BankKeeper) *base.Precompile {
 			uri, _ := base.Arg[string](args, 2)
 			root, _ := base.Arg[[32]byte](args, 3)
 			size, _ := base.Arg[uint64](args, 4)
-			var ps []parentArg
+			var ps []ParentArg
 			if err := base.Convert(args, 5, &ps); err != nil {
 				return nil, err
 			}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
+	"cosmossdk.io/core/address"
 	"cosmossdk.io/core/appmodule"
+	errorsmod "cosmossdk.io/errors"
 	gogoproto "github.com/cosmos/gogoproto/proto"
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
 
@@ -105,4 +107,17 @@ func (m AppModule[G]) EndBlock(ctx context.Context) error {
 		return nil
 	}
 	return m.s.EndBlock(ctx)
+}
+
+// DecodeAddress reads a bech32 field of a message, naming the field in the error (wrapped in the
+// module's invalid-request error).
+func DecodeAddress(ac address.Codec, invalid *errorsmod.Error, field, s string) (sdk.AccAddress, error) {
+	if s == "" {
+		return nil, invalid.Wrapf("%s is empty: give a bech32 (sahara1…) address", field)
+	}
+	b, err := ac.StringToBytes(s)
+	if err != nil {
+		return nil, invalid.Wrapf("%s %q is not a valid address: %v", field, s, err)
+	}
+	return b, nil
 }

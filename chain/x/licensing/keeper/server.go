@@ -10,6 +10,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"sahara/chain/x/licensing/types"
+	"sahara/chain/x/modkit"
 )
 
 type msgServer struct{ k *Keeper }
@@ -18,14 +19,7 @@ type msgServer struct{ k *Keeper }
 func NewMsgServer(k *Keeper) types.MsgServer { return msgServer{k} }
 
 func (k *Keeper) addr(field, s string) (sdk.AccAddress, error) {
-	if s == "" {
-		return nil, errors.Wrapf(types.ErrInvalid, "%s is empty: give a bech32 (sahara1…) address", field)
-	}
-	b, err := k.addrs.StringToBytes(s)
-	if err != nil {
-		return nil, errors.Wrapf(types.ErrInvalid, "%s %q is not a valid address: %v", field, s, err)
-	}
-	return b, nil
+	return modkit.DecodeAddress(k.addrs, types.ErrInvalid, field, s)
 }
 
 func (m msgServer) CreateTerms(ctx context.Context, msg *types.MsgCreateTerms) (*types.MsgCreateTermsResponse, error) {

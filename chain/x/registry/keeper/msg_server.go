@@ -8,6 +8,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"sahara/chain/x/modkit"
 	"sahara/chain/x/registry/types"
 )
 
@@ -18,14 +19,7 @@ func NewMsgServer(k *Keeper) types.MsgServer { return msgServer{k} }
 
 // addr decodes a bech32 field, naming it in the error.
 func (k *Keeper) addr(field, s string) (sdk.AccAddress, error) {
-	if s == "" {
-		return nil, errors.Wrapf(types.ErrInvalid, "%s is empty: give a bech32 (sahara1…) address", field)
-	}
-	b, err := k.addrs.StringToBytes(s)
-	if err != nil {
-		return nil, errors.Wrapf(types.ErrInvalid, "%s %q is not a valid address: %v", field, s, err)
-	}
-	return b, nil
+	return modkit.DecodeAddress(k.addrs, types.ErrInvalid, field, s)
 }
 
 func (m msgServer) RegisterAsset(ctx context.Context, msg *types.MsgRegisterAsset) (*types.MsgRegisterAssetResponse, error) {

@@ -8,18 +8,12 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"sahara/chain/x/modkit"
 	"sahara/chain/x/royalty/types"
 )
 
 func (k *Keeper) addr(field, s string) (sdk.AccAddress, error) {
-	if s == "" {
-		return nil, errors.Wrapf(types.ErrInvalid, "%s is empty: give a bech32 (sahara1…) address", field)
-	}
-	b, err := k.addrs.StringToBytes(s)
-	if err != nil {
-		return nil, errors.Wrapf(types.ErrInvalid, "%s %q is not a valid address: %v", field, s, err)
-	}
-	return b, nil
+	return modkit.DecodeAddress(k.addrs, types.ErrInvalid, field, s)
 }
 
 type msgServer struct{ k *Keeper }
