@@ -88,7 +88,9 @@ func AddChainCommands(root *cobra.Command) {
 		if err != nil {
 			return err
 		}
-		if ctx, err = clientcfg.ReadFromClientConfig(ctx); err != nil {
+		// A fresh viper: the start-up one already searched ~/.sahara/config, and viper reads the first
+		// config path it was given, so --home's client.toml would be ignored.
+		if ctx, err = clientcfg.ReadFromClientConfig(ctx.WithViper("SAHARA")); err != nil {
 			return err
 		}
 		if err := client.SetCmdClientContextHandler(ctx, cmd); err != nil {

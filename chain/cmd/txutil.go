@@ -16,7 +16,6 @@ import (
 	"cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/client"
-	clientcfg "github.com/cosmos/cosmos-sdk/client/config"
 	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/client/tx"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -151,32 +150,7 @@ func printJSON(cmd *cobra.Command, m gogoproto.Message) error {
 	return clientCtx.PrintRaw(bz)
 }
 
-// withHomeConfig applies <--home>/config/client.toml (chain id, node, keyring backend) under the
-// flags the user set, so `--home DIR` alone is enough to talk to that node.
-func withHomeConfig(cmd *cobra.Command) error {
-	ctx := client.GetClientContextFromCmd(cmd)
-	if home, _ := cmd.Flags().GetString(flags.FlagHome); home != "" {
-		ctx = ctx.WithHomeDir(home)
-	}
-	// A fresh viper: the shared one has the command's flags bound, whose defaults would shadow
-	// the file (an empty chain id, the "os" keyring). Flags the user set still win below.
-	ctx, err := clientcfg.ReadFromClientConfig(ctx.WithViper("SAHARA"))
-	if err != nil {
-		return err
-	}
-	return client.SetCmdClientContext(cmd, ctx)
-}
-
-func txContext(cmd *cobra.Command) (client.Context, error) {
-	if err := withHomeConfig(cmd); err != nil {
-		return client.Context{}, err
-	}
-	return client.GetClientTxContext(cmd)
-}
-
+func txContext(cmd *cobra.Command) (client.Context, error) { return client.GetClientTxContext(cmd) }
 func queryContext(cmd *cobra.Command) (client.Context, error) {
-	if err := withHomeConfig(cmd); err != nil {
-		return client.Context{}, err
-	}
 	return client.GetClientQueryContext(cmd)
 }

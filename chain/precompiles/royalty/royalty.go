@@ -38,18 +38,11 @@ func New(k *keeper.Keeper, bank cmn.BankKeeper) *base.Precompile {
 			if !i.IsPositive() {
 				return nil, types.ErrInvalid.Wrap("amount must be positive")
 			}
-			before, err := k.Vault(c.Ctx, asset, denom)
+			forwarded, err := k.Pay(c.Ctx, c.Sender(), asset, sdk.NewCoins(sdk.NewCoin(denom, i)))
 			if err != nil {
 				return nil, err
 			}
-			if err := k.Pay(c.Ctx, c.Sender(), asset, sdk.NewCoins(sdk.NewCoin(denom, i))); err != nil {
-				return nil, err
-			}
-			after, err := k.Vault(c.Ctx, asset, denom)
-			if err != nil {
-				return nil, err
-			}
-			up := after.Forwarded.Sub(before.Forwarded).BigInt()
+			up := forwarded.AmountOf(denom).BigInt()
 			return []any{up}, c.Emit("Paid", []any{asset, c.Caller}, denom, amt, up)
 		},
 		"claim": func(c *base.Call, args []any) ([]any, error) {

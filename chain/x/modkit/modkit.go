@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
+	"cosmossdk.io/collections"
 	"cosmossdk.io/core/address"
 	"cosmossdk.io/core/appmodule"
 	errorsmod "cosmossdk.io/errors"
@@ -120,4 +121,24 @@ func DecodeAddress(ac address.Codec, invalid *errorsmod.Error, field, s string) 
 		return nil, invalid.Wrapf("%s %q is not a valid address: %v", field, s, err)
 	}
 	return b, nil
+}
+
+// NextID returns the next id of a sequence, starting at 1 so that 0 can mean "none" in messages.
+func NextID(ctx context.Context, seq collections.Sequence) (uint64, error) {
+	id, err := seq.Next(ctx)
+	if err == nil && id == 0 {
+		id, err = seq.Next(ctx)
+	}
+	return id, err
+}
+
+// UpdateParams is every module's MsgUpdateParams: governance only, validated, then stored.
+func UpdateParams[P interface{ Validate() error }](ctx context.Context, authority, sender string, unauthorized *errorsmod.Error, p P, item collections.Item[P]) error {
+	if sender != authority {
+		return unauthorized.Wrapf("params are changed by governance (%s), not %s", authority, sender)
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return item.Set(ctx, p)
 }

@@ -17,6 +17,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"sahara/chain/x/licensing/types"
+	"sahara/chain/x/modkit"
 	registrytypes "sahara/chain/x/registry/types"
 )
 
@@ -28,7 +29,7 @@ type Registry interface {
 
 // Royalty receives mint fees into the asset's vault.
 type Royalty interface {
-	Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) error
+	Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) (sdk.Coins, error)
 }
 
 type Keeper struct {
@@ -85,15 +86,6 @@ func event(ctx context.Context, name string, kv ...string) {
 
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
 
-// next returns the next id of a sequence, starting at 1 so that 0 can mean "none".
-func next(ctx context.Context, s collections.Sequence) (uint64, error) {
-	id, err := s.Next(ctx)
-	if err == nil && id == 0 {
-		id, err = s.Next(ctx)
-	}
-	return id, err
-}
-
 // CreateTerms stores terms, or returns the id of identical terms stored before.
 func (k *Keeper) CreateTerms(ctx context.Context, t types.Terms) (id uint64, created bool, err error) {
 	if t, err = t.Normalize(); err != nil {
@@ -105,7 +97,7 @@ func (k *Keeper) CreateTerms(ctx context.Context, t types.Terms) (id uint64, cre
 	} else if !errors.IsOf(err, collections.ErrNotFound) {
 		return 0, false, err
 	}
-	if id, err = next(ctx, k.TermsSeq); err != nil {
+	if id, err = modkit.NextID(ctx, k.TermsSeq); err != nil {
 		return 0, false, err
 	}
 	if err := k.Terms.Set(ctx, id, t); err != nil {
@@ -222,7 +214,7 @@ func (k *Keeper) Mint(ctx context.Context, in MintInput) (uint64, error) {
 		return 0, errors.Wrapf(types.ErrSupply, "all %d licenses of asset %d under terms %d are minted", t.SupplyCap, in.AssetID, in.TermsID)
 	}
 	if t.MintFee.IsPositive() {
-		if err := k.royalty.Pay(ctx, in.Minter, in.AssetID, sdk.NewCoins(t.MintFee)); err != nil {
+		if _, err := k.royalty.Pay(ctx, in.Minter, in.AssetID, sdk.NewCoins(t.MintFee)); err != nil {
 			return 0, errors.Wrap(err, "paying the mint fee")
 		}
 	}
@@ -234,7 +226,7 @@ func (k *Keeper) Mint(ctx context.Context, in MintInput) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	id, err := next(ctx, k.LicenseSeq)
+	id, err := modkit.NextID(ctx, k.LicenseSeq)
 	if err != nil {
 		return 0, err
 	}

@@ -80,13 +80,7 @@ func (m msgServer) RevokeLicense(ctx context.Context, msg *types.MsgRevokeLicens
 }
 
 func (m msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
-	if msg.Authority != m.k.authority {
-		return nil, errors.Wrapf(types.ErrUnauthorized, "params are changed by governance (%s), not %s", m.k.authority, msg.Authority)
-	}
-	if err := msg.Params.Validate(); err != nil {
-		return nil, err
-	}
-	return &types.MsgUpdateParamsResponse{}, m.k.Params.Set(ctx, msg.Params)
+	return &types.MsgUpdateParamsResponse{}, modkit.UpdateParams(ctx, m.k.authority, msg.Authority, types.ErrUnauthorized, msg.Params, m.k.Params)
 }
 
 type queryServer struct{ k *Keeper }

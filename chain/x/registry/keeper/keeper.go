@@ -14,6 +14,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"sahara/chain/x/modkit"
 	"sahara/chain/x/registry/types"
 )
 
@@ -244,14 +245,9 @@ func (k *Keeper) Register(ctx context.Context, in RegisterInput) (uint64, error)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 
-	id, err := k.NextID.Next(ctx)
+	id, err := modkit.NextID(ctx, k.NextID)
 	if err != nil {
 		return 0, err
-	}
-	if id == 0 { // ids start at 1 so 0 can mean "none" everywhere
-		if id, err = k.NextID.Next(ctx); err != nil {
-			return 0, err
-		}
 	}
 	owner, err := k.addrs.BytesToString(in.Owner)
 	if err != nil {

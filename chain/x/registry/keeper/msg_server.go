@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"cosmossdk.io/errors"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -79,12 +78,6 @@ func (m msgServer) TransferShares(ctx context.Context, msg *types.MsgTransferSha
 }
 
 func (m msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
-	if msg.Authority != m.k.authority {
-		return nil, errors.Wrapf(types.ErrUnauthorized, "params are changed by governance (%s), not %s", m.k.authority, msg.Authority)
-	}
-	if err := msg.Params.Validate(); err != nil {
-		return nil, err
-	}
-	return &types.MsgUpdateParamsResponse{}, m.k.Params.Set(ctx, msg.Params)
+	return &types.MsgUpdateParamsResponse{}, modkit.UpdateParams(ctx, m.k.authority, msg.Authority, types.ErrUnauthorized, msg.Params, m.k.Params)
 }
 func itoa(i int) string { return strconv.Itoa(i) }

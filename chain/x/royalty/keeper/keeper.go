@@ -212,27 +212,29 @@ func (k *Keeper) vaults(ctx context.Context, assetID uint64) ([]types.Vault, err
 }
 
 // Pay moves amount from payer into the asset: every flattened ancestor takes its share (floored),
-// the rest goes to the asset's shareholders. Gas is charged per ancestor credited.
-func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) error {
+// the rest goes to the asset's shareholders. Gas is charged per ancestor credited. It returns what
+// went to the ancestors.
+func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) (sdk.Coins, error) {
 	for _, c := range amount {
 		if c.Amount.IsNil() {
-			return errors.Wrapf(types.ErrInvalid, "amount: coin %q has no amount", c.Denom)
+			return nil, errors.Wrapf(types.ErrInvalid, "amount: coin %q has no amount", c.Denom)
 		}
 	}
 	if amount.Empty() || !amount.IsValid() {
-		return errors.Wrapf(types.ErrInvalid, "amount %q must be one or more positive coins, sorted and without duplicates", amount)
+		return nil, errors.Wrapf(types.ErrInvalid, "amount %q must be one or more positive coins, sorted and without duplicates", amount)
 	}
 	if _, err := k.registry.GetAsset(ctx, assetID); err != nil {
-		return err
+		return nil, err
 	}
 	p, err := k.Params.Get(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, payer, types.ModuleName, amount); err != nil {
-		return err
+		return nil, err
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	up := sdk.NewCoins()
 	for _, c := range amount {
 		forwarded := math.ZeroInt()
 		ancestors := 0
@@ -249,20 +251,21 @@ func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, 
 				d.Distributed = d.Distributed.Add(cut)
 			})
 		}); err != nil {
-			return err
+			return nil, err
 		}
 		if err := k.change(ctx, assetID, c.Denom, func(d *types.Vault) {
 			d.Received = d.Received.Add(c.Amount)
 			d.Forwarded = d.Forwarded.Add(forwarded)
 			d.Distributed = d.Distributed.Add(c.Amount.Sub(forwarded))
 		}); err != nil {
-			return err
+			return nil, err
 		}
+		up = up.Add(sdk.NewCoin(c.Denom, forwarded))
 		sdkCtx.EventManager().EmitEvent(sdk.NewEvent("sahara.royalty.v1.paid",
 			sdk.NewAttribute("asset_id", u64(assetID)), sdk.NewAttribute("amount", c.String()),
 			sdk.NewAttribute("to_ancestors", forwarded.String()), sdk.NewAttribute("ancestors", strconv.Itoa(ancestors))))
 	}
-	return nil
+	return up, nil
 }
 
 // settled returns a holding brought up to the vault's accumulator with the given shares.
@@ -480,9 +483,4 @@ func (k *Keeper) VaultBalances(ctx context.Context, assetID uint64) ([]types.Vau
 		out = append(out, types.VaultBalance{Vault: v, Claimable: claimable, Dust: v.Distributed.Sub(v.Claimed).Sub(claimable)})
 	}
 	return out, nil
-}
-
-// Vault returns an asset's vault in one denom (empty if nothing was paid yet).
-func (k *Keeper) Vault(ctx context.Context, assetID uint64, denom string) (types.Vault, error) {
-	return k.vault(ctx, assetID, denom)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"cosmossdk.io/collections"
-	"cosmossdk.io/errors"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -26,7 +25,8 @@ func (m msgServer) Pay(ctx context.Context, msg *types.MsgPay) (*types.MsgPayRes
 	if err != nil {
 		return nil, err
 	}
-	return &types.MsgPayResponse{}, m.k.Pay(ctx, payer, msg.AssetId, msg.Amount)
+	_, err = m.k.Pay(ctx, payer, msg.AssetId, msg.Amount)
+	return &types.MsgPayResponse{}, err
 }
 
 func (m msgServer) Claim(ctx context.Context, msg *types.MsgClaim) (*types.MsgClaimResponse, error) {
@@ -42,13 +42,7 @@ func (m msgServer) Claim(ctx context.Context, msg *types.MsgClaim) (*types.MsgCl
 }
 
 func (m msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
-	if msg.Authority != m.k.authority {
-		return nil, errors.Wrapf(types.ErrUnauthorized, "params are changed by governance (%s), not %s", m.k.authority, msg.Authority)
-	}
-	if err := msg.Params.Validate(); err != nil {
-		return nil, err
-	}
-	return &types.MsgUpdateParamsResponse{}, m.k.Params.Set(ctx, msg.Params)
+	return &types.MsgUpdateParamsResponse{}, modkit.UpdateParams(ctx, m.k.authority, msg.Authority, types.ErrUnauthorized, msg.Params, m.k.Params)
 }
 
 type queryServer struct{ k *Keeper }
