@@ -1,34 +1,40 @@
 package store
 
 import (
+	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// Chunk is one stored piece of an object.
+// Chunk is one piece of an object: Hash and Size are of the plaintext
+// (what the Merkle root commits to). For a private object Stored is the
+// sha256 of the encrypted bytes actually kept by the backend.
 type Chunk struct {
-	Hash Hash  `json:"hash"`
-	Size int64 `json:"size"`
+	Hash   Hash  `json:"hash"`
+	Size   int64 `json:"size"`
+	Stored *Hash `json:"stored,omitempty"`
 }
 
 // Manifest describes a stored object: Root and Size are what the asset
 // registry commits to on chain.
 type Manifest struct {
-	Root    Hash      `json:"root"`
-	Size    int64     `json:"size"`
-	Name    string    `json:"name,omitempty"`
-	Created time.Time `json:"created"`
-	Chunks  []Chunk   `json:"chunks"`
+	Root       Hash      `json:"root"`
+	Size       int64     `json:"size"`
+	Name       string    `json:"name,omitempty"`
+	Kind       string    `json:"kind,omitempty"` // "" for a file, "dir" for a directory listing
+	Created    time.Time `json:"created"`
+	Encryption *Envelope `json:"encryption,omitempty"`
+	Chunks     []Chunk   `json:"chunks"`
 }
+
+// Private says whether the object's bytes are encrypted at rest.
+func (m *Manifest) Private() bool { return m.Encryption != nil }
 
 // PutStats says how much of an object was new.
 type PutStats struct {
@@ -36,51 +42,118 @@ type PutStats struct {
 	NewBytes          int64
 }
 
-// Store keeps chunks and manifests under one folder on the local disk:
-// chunks/ab/<sha256> and objects/<root>.json.
+// PutOptions tune one put.
+type PutOptions struct {
+	Name    string
+	Kind    string
+	Private bool  // encrypt every chunk under a new data key wrapped by the node key
+	Expect  *Hash // commit only if the bytes hash to this root
+	MaxSize int64 // refuse a stream longer than this (0: no limit)
+	// Progress, when set, is called with the bytes read so far.
+	Progress func(read int64)
+}
+
+// Store keeps content-addressed objects in a backend (local packs by
+// default, or S3-compatible storage).
 type Store struct {
-	dir      string
+	b        Backend
+	key      *NodeKey
 	chunking Chunking
 }
 
-// Open creates (if needed) and opens a store in dir.
+// New makes a store over a backend; key wraps private objects' data keys
+// (nil: private objects cannot be stored or read).
+func New(b Backend, key *NodeKey) *Store {
+	return &Store{b: b, key: key, chunking: DefaultChunking}
+}
+
+// Open opens (creating if needed) a store on the local disk in dir, with
+// its node key in dir/node.key.
 func Open(dir string) (*Store, error) {
-	for _, d := range []string{"chunks", "objects", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			return nil, err
-		}
+	b, err := OpenLocal(dir)
+	if err != nil {
+		return nil, err
 	}
-	return &Store{dir: dir, chunking: DefaultChunking}, nil
+	k, err := LoadNodeKey(filepath.Join(dir, "node.key"))
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return New(b, k), nil
 }
 
-func (s *Store) chunkPath(h Hash) string {
-	x := h.String()
-	return filepath.Join(s.dir, "chunks", x[:2], x)
-}
+// Backend returns the store's backend.
+func (s *Store) Backend() Backend { return s.b }
 
-func (s *Store) manifestPath(root Hash) string {
-	return filepath.Join(s.dir, "objects", root.String()+".json")
-}
+// Close releases the backend.
+func (s *Store) Close() error { return s.b.Close() }
 
-// Put stores the bytes of r and returns the object's manifest. Nothing is
-// visible until everything is durable: chunks are written to temporary
-// files and renamed into place (a chunk file is whole or absent), the
-// file system is synced once (syncfs) after the last chunk, and only then
-// is the manifest written and renamed — so a failed or interrupted put
-// leaves no object, only unreferenced chunks.
+// Put stores the bytes of r under a name; see PutWith.
 func (s *Store) Put(r io.Reader, name string) (*Manifest, PutStats, error) {
+	return s.PutWith(r, PutOptions{Name: name})
+}
+
+// TooLargeError: a stream longer than PutOptions.MaxSize.
+type TooLargeError struct{ Max int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the object is larger than the limit of %d bytes (nothing was stored)", e.Max)
+}
+
+// RootMismatchError: the bytes do not hash to the root the caller expected.
+type RootMismatchError struct{ Want, Got Hash }
+
+func (e *RootMismatchError) Error() string {
+	return fmt.Sprintf("the bytes hash to root %s, not the expected %s (nothing was stored)", e.Got, e.Want)
+}
+
+// PutWith stores the bytes of r and returns the object's manifest. Nothing
+// is visible until everything is durable: the backend makes every chunk
+// durable before it writes the manifest, the object's commit point, so a
+// failed or interrupted put leaves no object.
+func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) {
 	var st PutStats
+	m := &Manifest{Name: o.Name, Kind: o.Kind, Created: time.Now().UTC()}
+	var gcm cipher.AEAD
+	if o.Private {
+		if s.key == nil {
+			return nil, st, errors.New("this store has no node key, so it cannot keep private objects")
+		}
+		dk, env, err := s.key.newDataKey()
+		if err != nil {
+			return nil, st, err
+		}
+		if gcm, err = newGCM(dk); err != nil {
+			return nil, st, err
+		}
+		m.Encryption = env
+	}
+	if o.MaxSize > 0 {
+		r = &limitReader{r: r, left: o.MaxSize + 1, max: o.MaxSize}
+	}
+	if o.Progress != nil {
+		r = &progressReader{r: r, f: o.Progress}
+	}
 	k, err := NewChunker(r, s.chunking)
 	if err != nil {
 		return nil, st, err
 	}
-	m := &Manifest{Name: name, Created: time.Now().UTC()}
+	batch, err := s.b.NewBatch()
+	if err != nil {
+		return nil, st, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			batch.Abort()
+		}
+	}()
 	var leaves []Hash
 	// Two stages on two cores: this goroutine reads, cuts and hashes; a
-	// writer stores the chunks and, every 64 MiB, starts flushing dirty
-	// pages in the background so little is left for the final sync.
+	// writer encrypts (private objects) and hands the chunks to the backend.
 	type item struct {
 		h    Hash
+		idx  int
 		data []byte
 	}
 	items := make(chan item, 8)
@@ -92,30 +165,36 @@ func (s *Store) Put(r io.Reader, name string) (*Manifest, PutStats, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var sinceFlush int64
-		flushing := make(chan struct{}, 1)
+		seen := map[Hash]bool{}
+		sealed := make([]byte, 0, s.chunking.Max+gcmOverhead)
 		for it := range items {
 			if writeErr == nil {
-				isNew, err := s.writeChunk(it.h, it.data)
-				if err != nil {
-					writeErr = err
-				} else if isNew {
-					st.NewChunks++
-					st.NewBytes += int64(len(it.data))
-					sinceFlush += int64(len(it.data))
-				}
-				if sinceFlush >= 64<<20 {
-					sinceFlush = 0
-					select {
-					case flushing <- struct{}{}:
-						go func() { _ = s.syncAll(); <-flushing }()
-					default: // a flush is still running
+				writeErr = func() error {
+					data, key := it.data, it.h
+					if gcm != nil {
+						var err error
+						if sealed, err = sealChunk(gcm, it.h, it.data, sealed); err != nil {
+							return err
+						}
+						data, key = sealed, Hash(sha256.Sum256(sealed))
+						m.Chunks[it.idx].Stored = &key
 					}
-				}
+					if seen[key] {
+						return nil
+					}
+					seen[key] = true
+					if gcm == nil {
+						if have, err := s.b.HasChunk(key); err != nil || have {
+							return err
+						}
+					}
+					st.NewChunks++
+					st.NewBytes += int64(len(data))
+					return batch.PutChunk(key, data)
+				}()
 			}
 			free <- it.data[:0]
 		}
-		flushing <- struct{}{} // wait for a background flush to end
 	}()
 	var readErr error
 	for {
@@ -124,14 +203,19 @@ func (s *Store) Put(r io.Reader, name string) (*Manifest, PutStats, error) {
 			break
 		}
 		if err != nil {
-			readErr = fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", m.Size, err)
+			var tl *TooLargeError
+			if errors.As(err, &tl) {
+				readErr = err
+			} else {
+				readErr = fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", m.Size, err)
+			}
 			break
 		}
 		h := Hash(sha256.Sum256(c))
 		buf := append(<-free, c...)
-		items <- item{h, buf}
-		st.Chunks++
 		m.Chunks = append(m.Chunks, Chunk{Hash: h, Size: int64(len(c))})
+		items <- item{h, len(m.Chunks) - 1, buf}
+		st.Chunks++
 		leaves = append(leaves, LeafHash(h, uint64(len(c))))
 		m.Size += int64(len(c))
 	}
@@ -141,82 +225,61 @@ func (s *Store) Put(r io.Reader, name string) (*Manifest, PutStats, error) {
 		return nil, st, readErr
 	}
 	if writeErr != nil {
-		return nil, st, writeErr
+		return nil, st, fmt.Errorf("storing the object in the %s: %w (nothing was stored)", s.b.Describe(), writeErr)
 	}
 	m.Root = MerkleRoot(leaves)
-	if err := s.syncAll(); err != nil {
-		return nil, st, err
+	if o.Expect != nil && *o.Expect != m.Root {
+		return nil, st, &RootMismatchError{Want: *o.Expect, Got: m.Root}
 	}
 	bz, err := json.Marshal(m)
 	if err != nil {
 		return nil, st, err
 	}
-	if err := s.writeFileAtomic(s.manifestPath(m.Root), bz, true); err != nil {
-		return nil, st, err
+	if err := batch.Commit(m.Root, bz); err != nil {
+		return nil, st, fmt.Errorf("committing object %s in the %s: %w (nothing was stored)", m.Root, s.b.Describe(), err)
 	}
+	committed = true
 	return m, st, nil
 }
 
-// writeChunk stores a chunk unless it is there already.
-func (s *Store) writeChunk(h Hash, data []byte) (bool, error) {
-	p := s.chunkPath(h)
-	if fi, err := os.Stat(p); err == nil && fi.Size() == int64(len(data)) {
-		return false, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return false, err
-	}
-	return true, s.writeFileAtomic(p, data, false)
+type limitReader struct {
+	r         io.Reader
+	left, max int64
 }
 
-// writeFileAtomic writes via a temporary file and a rename; with sync the
-// file and its folder are fsynced (the manifest, the commit point).
-func (s *Store) writeFileAtomic(path string, data []byte, sync bool) error {
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "put-*")
-	if err != nil {
-		return err
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, &TooLargeError{Max: l.max}
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil && sync {
-		err = f.Sync()
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left <= 0 {
+		return n, &TooLargeError{Max: l.max}
 	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if sync {
-		d, err := os.Open(filepath.Dir(path))
-		if err != nil {
-			return err
-		}
-		defer d.Close()
-		return d.Sync()
-	}
-	return nil
+	return n, err
 }
 
-// syncAll flushes everything written to the store's file system in one
-// call instead of one fsync per chunk.
-func (s *Store) syncAll() error {
-	f, err := os.Open(s.dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
+type progressReader struct {
+	r io.Reader
+	n int64
+	f func(int64)
 }
 
-// Manifest reads an object's manifest.
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	p.f(p.n)
+	return n, err
+}
+
+// Manifest reads an object's manifest and checks that its chunk list
+// hashes to the root.
 func (s *Store) Manifest(root Hash) (*Manifest, error) {
-	bz, err := os.ReadFile(s.manifestPath(root))
-	if errors.Is(err, os.ErrNotExist) {
+	bz, err := s.b.ReadManifest(root)
+	if errors.Is(err, ErrNotExist) {
 		return nil, &NotFoundError{Root: root}
 	}
 	if err != nil {
@@ -226,10 +289,12 @@ func (s *Store) Manifest(root Hash) (*Manifest, error) {
 	if err := json.Unmarshal(bz, &m); err != nil {
 		return nil, fmt.Errorf("manifest of %s is damaged: %w", root, err)
 	}
-	// The manifest itself must hash to its name.
 	leaves := make([]Hash, len(m.Chunks))
 	for i, c := range m.Chunks {
 		leaves[i] = LeafHash(c.Hash, uint64(c.Size))
+		if m.Private() != (c.Stored != nil) {
+			return nil, &CorruptError{Root: root, Chunk: -1, Detail: "the manifest mixes encrypted and plain chunks"}
+		}
 	}
 	if MerkleRoot(leaves) != root || m.Root != root {
 		return nil, &CorruptError{Root: root, Chunk: -1, Detail: "the manifest's chunk list does not hash to the root"}
@@ -261,13 +326,13 @@ func (e *CorruptError) Error() string {
 }
 
 // Get writes the object to w, verifying every chunk before any of its
-// bytes are written.
+// bytes are written (private objects are decrypted).
 func (s *Store) Get(root Hash, w io.Writer) error {
 	m, err := s.Manifest(root)
 	if err != nil {
 		return err
 	}
-	return s.copyRange(m, 0, m.Size, w)
+	return s.CopyRange(m, 0, m.Size, w)
 }
 
 // GetRange writes length bytes from offset (verified chunk by chunk).
@@ -276,15 +341,30 @@ func (s *Store) GetRange(root Hash, offset, length int64, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return s.CopyRange(m, offset, length, w)
+}
+
+// CopyRange writes length bytes of m from offset, verified chunk by chunk.
+func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error {
 	if offset < 0 || length < 0 || offset+length > m.Size {
 		return fmt.Errorf("range %d+%d is outside the object (size %d)", offset, length, m.Size)
 	}
-	return s.copyRange(m, offset, length, w)
-}
-
-func (s *Store) copyRange(m *Manifest, offset, length int64, w io.Writer) error {
+	var gcm cipher.AEAD
+	if m.Private() {
+		if s.key == nil {
+			return errors.New("this store has no node key, so it cannot read private objects")
+		}
+		dk, err := s.key.unwrap(m.Encryption)
+		if err != nil {
+			return &CorruptError{Root: m.Root, Chunk: -1, Detail: err.Error()}
+		}
+		if gcm, err = newGCM(dk); err != nil {
+			return err
+		}
+	}
 	var pos int64
-	buf := make([]byte, 0, s.chunking.Max)
+	buf := make([]byte, 0, s.chunking.Max+gcmOverhead)
+	plain := make([]byte, 0, s.chunking.Max)
 	end := offset + length
 	for i, c := range m.Chunks {
 		cs, ce := pos, pos+c.Size
@@ -292,7 +372,7 @@ func (s *Store) copyRange(m *Manifest, offset, length int64, w io.Writer) error 
 		if ce <= offset || cs >= end {
 			continue
 		}
-		data, err := s.readChunk(m.Root, i, cs, c, buf)
+		data, err := s.readChunk(m, gcm, i, cs, buf, plain)
 		if err != nil {
 			return err
 		}
@@ -304,29 +384,35 @@ func (s *Store) copyRange(m *Manifest, offset, length int64, w io.Writer) error 
 	return nil
 }
 
-func (s *Store) readChunk(root Hash, i int, off int64, c Chunk, buf []byte) ([]byte, error) {
-	f, err := os.Open(s.chunkPath(c.Hash))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, &CorruptError{Root: root, Chunk: i, Offset: off, Detail: "chunk " + c.Hash.String() + " is missing"}
+func (s *Store) readChunk(m *Manifest, gcm cipher.AEAD, i int, off int64, buf, plain []byte) ([]byte, error) {
+	c := m.Chunks[i]
+	key, size := c.Hash, c.Size
+	if gcm != nil {
+		key, size = *c.Stored, c.Size+gcmOverhead
+	}
+	corrupt := func(detail string) error {
+		return &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: detail}
+	}
+	data, err := s.b.ReadChunk(key, size, buf)
+	if errors.Is(err, ErrNotExist) {
+		return nil, corrupt("chunk " + key.String() + " is missing")
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data := buf[:0]
-	if int64(cap(data)) < c.Size+1 {
-		data = make([]byte, 0, c.Size+1)
+	if int64(len(data)) != size {
+		return nil, corrupt(fmt.Sprintf("chunk has %d bytes in the store, want %d", len(data), size))
 	}
-	n, err := io.ReadFull(f, data[:c.Size+1])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
+	if Hash(sha256.Sum256(data)) != key {
+		return nil, corrupt("chunk bytes do not match their sha256")
 	}
-	data = data[:n]
-	if int64(n) != c.Size {
-		return nil, &CorruptError{Root: root, Chunk: i, Offset: off, Detail: fmt.Sprintf("chunk has %d bytes on disk, want %d", n, c.Size)}
-	}
-	if Hash(sha256.Sum256(data)) != c.Hash {
-		return nil, &CorruptError{Root: root, Chunk: i, Offset: off, Detail: "chunk bytes do not match their sha256"}
+	if gcm != nil {
+		if data, err = openChunk(gcm, c.Hash, data, plain); err != nil {
+			return nil, corrupt("encrypted chunk does not decrypt: " + err.Error())
+		}
+		if Hash(sha256.Sum256(data)) != c.Hash {
+			return nil, corrupt("decrypted chunk does not match its sha256")
+		}
 	}
 	return data, nil
 }
@@ -336,20 +422,12 @@ func (s *Store) Verify(root Hash) error { return s.Get(root, io.Discard) }
 
 // List returns the manifests of every stored object, newest first.
 func (s *Store) List() ([]*Manifest, error) {
-	ents, err := os.ReadDir(filepath.Join(s.dir, "objects"))
+	roots, err := s.b.ListManifests()
 	if err != nil {
 		return nil, err
 	}
-	var out []*Manifest
-	for _, e := range ents {
-		name := e.Name()
-		if filepath.Ext(name) != ".json" {
-			continue
-		}
-		h, err := ParseHash(name[:len(name)-5])
-		if err != nil {
-			continue
-		}
+	out := make([]*Manifest, 0, len(roots))
+	for _, h := range roots {
 		m, err := s.Manifest(h)
 		if err != nil {
 			return nil, err
