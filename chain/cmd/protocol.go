@@ -301,7 +301,7 @@ func licenseCmd() *cobra.Command {
 	mint.Flags().Uint32Var(&maxBps, "max-rev-share-bps", 0, "the highest derivative revenue share you accept")
 
 	check := queryCommand(&cobra.Command{
-		Use: "check ADDRESS ASSET PURPOSE", Short: "May ADDRESS use ASSET for PURPOSE (commercial, derivative, api-call) now?", Args: cobra.ExactArgs(3),
+		Use: "check ADDRESS ASSET PURPOSE", Short: "May ADDRESS use ASSET for PURPOSE (commercial, derivative, api-call, access) now?", Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			addr, err := bech32Addr(args[0])
 			if err != nil {

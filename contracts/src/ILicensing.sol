@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// Sahara licensing (x/licensing), a precompile at 0x0000000000000000000000000000000000000901.
-/// Purposes for checkUse: 1 COMMERCIAL, 2 DERIVATIVE, 3 API_CALL.
+/// Purposes for checkUse: 1 COMMERCIAL, 2 DERIVATIVE, 3 API_CALL, 4 ACCESS (read the bytes).
 /// Every write returns a value: Solidity refuses to call a function without return data on an
 /// address without code, and precompiles have none.
 interface ILicensing {

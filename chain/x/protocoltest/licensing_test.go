@@ -120,7 +120,18 @@ func TestMintTransferRevokeCheck(t *testing.T) {
 	if r := check(e.Ctx, other, lt.PURPOSE_API_CALL); r.Allowed || r.Reason == "" {
 		t.Fatalf("stranger: %+v", r)
 	}
+	// ACCESS (reading the bytes) needs any active license, even one without
+	// commercial or derivative rights.
+	if r := check(e.Ctx, user, lt.PURPOSE_ACCESS); !r.Allowed || r.LicenseId == 0 {
+		t.Fatalf("access: %+v", r)
+	}
+	if r := check(e.Ctx, other, lt.PURPOSE_ACCESS); r.Allowed || !strings.Contains(r.Reason, "no license of asset") {
+		t.Fatalf("stranger access: %+v", r)
+	}
 	later := e.Ctx.WithBlockTime(e.Ctx.BlockTime().Add(3601e9))
+	if r := check(later, user, lt.PURPOSE_ACCESS); r.Allowed || !strings.Contains(r.Reason, "expired at") {
+		t.Fatalf("access after expiry: %+v", r)
+	}
 	if r := check(later, user, lt.PURPOSE_COMMERCIAL); r.Allowed || !strings.Contains(r.Reason, "expired at") {
 		t.Fatalf("after expiry: %+v", r)
 	}

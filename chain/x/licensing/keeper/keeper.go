@@ -354,7 +354,7 @@ func (k *Keeper) DerivativeShareBps(ctx context.Context, licenseID, parentID uin
 // CheckUse answers "may addr use asset for purpose now?" with a reason either way.
 func (k *Keeper) CheckUse(ctx context.Context, addr sdk.AccAddress, assetID uint64, purpose types.Purpose) (*types.QueryCheckUseResponse, error) {
 	if purpose == types.PURPOSE_UNSPECIFIED || types.Purpose_name[int32(purpose)] == "" {
-		return nil, errors.Wrap(types.ErrInvalid, "purpose must be COMMERCIAL, DERIVATIVE or API_CALL")
+		return nil, errors.Wrap(types.ErrInvalid, "purpose must be COMMERCIAL, DERIVATIVE, API_CALL or ACCESS")
 	}
 	if _, err := k.registry.GetAsset(ctx, assetID); err != nil {
 		return &types.QueryCheckUseResponse{Reason: err.Error()}, nil

@@ -117,7 +117,7 @@ func ParsePurpose(s string) (Purpose, error) {
 			return Purpose(v), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown purpose %q: use commercial, derivative or api-call", s)
+	return 0, fmt.Errorf("unknown purpose %q: use commercial, derivative, api-call or access", s)
 }
 
 func RegisterInterfaces(r cdctypes.InterfaceRegistry) {
