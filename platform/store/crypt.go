@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -128,3 +129,14 @@ func openChunk(g cipher.AEAD, plainHash Hash, sealed, dst []byte) ([]byte, error
 	}
 	return g.Open(dst[:0], sealed[:gcmNonceSize], sealed[gcmNonceSize:], plainHash[:])
 }
+
+// Derive returns a secret for another use (e.g. fingerprint keys) bound
+// to the node key, so there is one secret to back up.
+func (k *NodeKey) Derive(label string) []byte {
+	m := hmac.New(sha256.New, k.key[:])
+	m.Write([]byte("sahara-store-derive:" + label))
+	return m.Sum(nil)
+}
+
+// NodeKey returns the store's node key (nil when it has none).
+func (s *Store) NodeKey() *NodeKey { return s.key }
