@@ -331,7 +331,25 @@ func licenseCmd() *cobra.Command {
 			return nil
 		},
 	})
-	c.AddCommand(terms, mint, check)
+	revoke := txCommand(&cobra.Command{
+		Use: "revoke LICENSE", Short: "Revoke a license of your asset (the terms must say revocable)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sender, err := fromAddress(cmd)
+			if err != nil {
+				return err
+			}
+			id, err := parseID("license", args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := sendMsg(cmd, &lt.MsgRevokeLicense{Sender: sender, LicenseId: id}, &lt.MsgRevokeLicenseResponse{}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked license %d\n", id)
+			return nil
+		},
+	})
+	c.AddCommand(terms, mint, revoke, check)
 	return c
 }
 

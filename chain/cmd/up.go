@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 
@@ -48,11 +49,30 @@ func (e endpoints) ports() (network.Ports, error) {
 	return p, nil
 }
 
+// UpEnv is what a service started with `sahara up` is told.
+type UpEnv struct {
+	Home string // the chain's home; services keep their state under it
+	GRPC string // the node's gRPC address
+	Out  io.Writer
+}
+
+// UpService is a service `sahara up` runs beside the chain: it adds its
+// flags to up and returns the function that starts it (in the
+// background; errors are printed, the chain keeps running).
+type UpService func(f *pflag.FlagSet) (start func(UpEnv) error)
+
+var upServices []UpService
+
+// AddUpService registers a service to run with `sahara up`; call it
+// before the commands are built.
+func AddUpService(s UpService) { upServices = append(upServices, s) }
+
 func upCmd() *cobra.Command {
 	var e endpoints
 	var accounts int
 	var blockTime time.Duration
 	var mnemonic string
+	var starts []func(UpEnv) error
 	c := &cobra.Command{
 		Use:   "up",
 		Short: "Run a single-validator dev chain (created on first run, resumed after)",
@@ -121,6 +141,11 @@ Ctrl-C stops the node cleanly.`,
 			}
 			args = append(args, "--log_level", lvl)
 			go announceReady(out, e.CometRPC)
+			for _, start := range starts {
+				if err := start(UpEnv{Home: home, GRPC: e.GRPC, Out: out}); err != nil {
+					return err
+				}
+			}
 			root := &cobra.Command{Use: "sahara", SilenceUsage: true}
 			AddChainCommands(root)
 			root.SetArgs(args)
@@ -140,6 +165,9 @@ Ctrl-C stops the node cleanly.`,
 	f.StringVar(&e.Metrics, "metrics-addr", "127.0.0.1:26660", "Prometheus metrics (CometBFT and app) listen address")
 	f.StringVar(&e.EVMMetrics, "evm-rpc-metrics", "127.0.0.1:6065", "JSON-RPC server metrics listen address (set on first run)")
 	f.StringVar(&e.GethMetrics, "geth-metrics", "127.0.0.1:8100", "EVM (geth) metrics listen address")
+	for _, s := range upServices {
+		starts = append(starts, s(f))
+	}
 	return c
 }
 

@@ -1,5 +1,5 @@
-// Package cli is `sahara store`: put, get, ls and verify objects in the
-// content-addressed blob store.
+// Package cli is `sahara store`: put, get, ls, verify, sign, trace and
+// serve objects of the content-addressed blob store.
 package cli
 
 import (
@@ -16,9 +16,17 @@ import (
 	"sahara/platform/store"
 )
 
+// Chain names the chain the store works with.
+type Chain struct {
+	EVMChainID   uint64 // EIP-712 and SIWE domain
+	Bech32Prefix string
+	GRPC         string // default node gRPC address for license checks
+}
+
 // Command returns `store`; defaultDir is used when --dir is not given.
-func Command(defaultDir string) *cobra.Command {
-	var dir string
+func Command(defaultDir string, chain Chain) *cobra.Command {
+	var dir, s3url string
+	var showProgress bool
 	c := &cobra.Command{
 		Use:   "store",
 		Short: "Content-addressed blob store: put, get, ls, verify",
@@ -26,8 +34,10 @@ func Command(defaultDir string) *cobra.Command {
 by the Merkle root over its chunks (the commitment an asset registers on chain) and every read is
 verified against it.`,
 	}
-	c.PersistentFlags().StringVar(&dir, "dir", defaultDir, "store folder")
-	open := func() (*store.Store, error) { return store.Open(dir) }
+	c.PersistentFlags().StringVar(&dir, "dir", defaultDir, "store folder (the local backend, the node key and the export ledger)")
+	c.PersistentFlags().StringVar(&s3url, "s3", "", "keep chunks and manifests in S3-compatible storage: s3://ACCESS:SECRET@host:port/bucket[/prefix][?tls=1]")
+	c.PersistentFlags().BoolVar(&showProgress, "progress", isTerminal(os.Stderr), "draw a progress bar on standard error")
+	open := func() (*store.Store, error) { return openStore(dir, s3url) }
 	// openFor parses a root argument and opens the store.
 	openFor := func(arg string) (store.Hash, *store.Store, error) {
 		root, err := store.ParseHash(arg)
@@ -38,37 +48,67 @@ verified against it.`,
 		return root, s, err
 	}
 
+	var private bool
 	put := &cobra.Command{
-		Use:   "put FILE",
-		Short: "Store a file (- for standard input) and print its root and size",
+		Use:   "put FILE|DIR|-",
+		Short: "Store a file, a directory or standard input (-) and print its root and size",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := open()
 			if err != nil {
 				return err
 			}
+			defer s.Close()
+			o := store.PutOptions{Name: "stdin", Private: private}
 			var r io.Reader = os.Stdin
-			name := "stdin"
+			var total int64
+			isDir := false
 			if args[0] != "-" {
-				f, err := os.Open(args[0])
+				fi, err := os.Stat(args[0])
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				r, name = f, filepath.Base(args[0])
+				o.Name, isDir = filepath.Base(args[0]), fi.IsDir()
+				if isDir {
+					total = dirSize(args[0])
+				} else {
+					f, err := os.Open(args[0])
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					r, total = f, fi.Size()
+				}
+			}
+			var bar *progress
+			if showProgress {
+				bar = newProgress(cmd.ErrOrStderr(), "put", total)
+				o.Progress = bar.set
 			}
 			t0 := time.Now()
-			m, st, err := s.Put(r, name)
+			var m *store.Manifest
+			var st store.PutStats
+			if isDir {
+				m, err = s.PutDir(args[0], o)
+			} else {
+				m, st, err = s.PutWith(r, o)
+			}
+			if bar != nil {
+				bar.finish()
+			}
 			if err != nil {
 				return err
 			}
-			secs := time.Since(t0).Seconds()
-			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
-				"root": m.Root.String(), "size": m.Size, "chunks": st.Chunks, "new_chunks": st.NewChunks,
-				"new_bytes": st.NewBytes, "seconds": secs,
-			})
+			out := map[string]any{"root": m.Root.String(), "size": m.Size, "private": m.Private(), "seconds": time.Since(t0).Seconds()}
+			if isDir {
+				out["kind"] = store.KindDir
+			} else {
+				out["chunks"], out["new_chunks"], out["new_bytes"] = st.Chunks, st.NewChunks, st.NewBytes
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 		},
 	}
+	put.Flags().BoolVar(&private, "private", false, "encrypt at rest (AES-256-GCM, a data key per object wrapped by the node key); released over HTTP only to license holders")
 	var out string
 	var offset, length int64
 	get := &cobra.Command{
@@ -80,6 +120,17 @@ verified against it.`,
 			if err != nil {
 				return err
 			}
+			defer s.Close()
+			m, err := s.Manifest(root)
+			if err != nil {
+				return err
+			}
+			if m.Kind == store.KindDir {
+				if out == "" {
+					return fmt.Errorf("object %s is a directory: give --out FOLDER (a new folder)", root)
+				}
+				return s.GetDir(root, out)
+			}
 			var w io.Writer = cmd.OutOrStdout()
 			var f *os.File
 			if out != "" {
@@ -89,17 +140,17 @@ verified against it.`,
 				defer os.Remove(f.Name())
 				w = f
 			}
-			if length >= 0 || offset > 0 {
-				m, err := s.Manifest(root)
-				if err != nil {
-					return err
-				}
-				if length < 0 {
-					length = m.Size - offset
-				}
-				err = s.GetRange(root, offset, length, w)
-			} else {
-				err = s.Get(root, w)
+			if length < 0 {
+				length = m.Size - offset
+			}
+			var bar *progress
+			if showProgress && out != "" {
+				bar = newProgress(cmd.ErrOrStderr(), "get", length)
+				w = &countingWriter{w: w, f: bar.set}
+			}
+			err = s.CopyRange(m, offset, length, w)
+			if bar != nil {
+				bar.finish()
 			}
 			if f == nil {
 				return err
@@ -113,7 +164,7 @@ verified against it.`,
 			return os.Rename(f.Name(), out)
 		},
 	}
-	get.Flags().StringVar(&out, "out", "", "output file (written only if every chunk verifies)")
+	get.Flags().StringVar(&out, "out", "", "output file, or a new folder for a directory (written only if every chunk verifies)")
 	get.Flags().Int64Var(&offset, "offset", 0, "first byte")
 	get.Flags().Int64Var(&length, "length", -1, "bytes to read (default: to the end)")
 
@@ -125,34 +176,25 @@ verified against it.`,
 			if err != nil {
 				return err
 			}
+			defer s.Close()
 			ms, err := s.List()
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ROOT\tSIZE\tCHUNKS\tNAME\tCREATED")
+			fmt.Fprintln(tw, "ROOT\tSIZE\tKIND\tPRIVATE\tNAME\tCREATED")
 			for _, m := range ms {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", m.Root, m.Size, len(m.Chunks), m.Name, m.Created.Format(time.RFC3339))
+				kind := m.Kind
+				if kind == "" {
+					kind = "file"
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%v\t%s\t%s\n", m.Root, m.Size, kind, m.Private(), m.Name, m.Created.Format(time.RFC3339))
 			}
 			return tw.Flush()
 		},
 	}
-	verify := &cobra.Command{
-		Use:   "verify ROOT",
-		Short: "Re-read every chunk of an object and check it against the root",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			root, s, err := openFor(args[0])
-			if err != nil {
-				return err
-			}
-			if err := s.Verify(root); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %s verifies\n", root)
-			return nil
-		},
-	}
-	c.AddCommand(put, get, ls, verify)
+	verify, sign := verifyCmds(open, chain)
+	c.AddCommand(verify, sign, traceCmd(&dir), serveCmd(&dir, open, chain))
+	c.AddCommand(put, get, ls)
 	return c
 }

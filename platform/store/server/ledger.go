@@ -76,15 +76,16 @@ func (l *Ledger) Licensees(asset uint64) ([]string, error) {
 }
 
 // Trace attributes a suspect copy of an asset to one of its licensees.
-func Trace(s *store.Store, l *Ledger, asset uint64, f fingerprint.Format, suspect io.Reader) (*fingerprint.Verdict, error) {
-	if s.NodeKey() == nil {
+// It needs only the node key and the ledger, not the store's data.
+func Trace(key *store.NodeKey, l *Ledger, asset uint64, f fingerprint.Format, suspect io.Reader) (*fingerprint.Verdict, error) {
+	if key == nil {
 		return nil, errors.New("this store has no node key")
 	}
 	who, err := l.Licensees(asset)
 	if err != nil {
 		return nil, err
 	}
-	secret := s.NodeKey().Derive("fingerprint")
+	secret := key.Derive("fingerprint")
 	var cands []fingerprint.Candidate
 	for _, w := range who {
 		cands = append(cands, fingerprint.Candidate{Licensee: w, Key: fingerprint.LicenseeKey(secret, asset, w)})

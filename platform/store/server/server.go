@@ -459,7 +459,7 @@ func (s *srv) trace(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, fail(400, "name the format: ?format=csv or ?format=jsonl"))
 		return
 	}
-	v, err := Trace(s.Store, s.Ledger, asset, f, http.MaxBytesReader(w, r.Body, s.MaxUpload))
+	v, err := Trace(s.Store.NodeKey(), s.Ledger, asset, f, http.MaxBytesReader(w, r.Body, s.MaxUpload))
 	if err != nil {
 		writeErr(w, storeErr(err))
 		return
