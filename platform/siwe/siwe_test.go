@@ -62,7 +62,9 @@ func TestLoginReplayAndRefusals(t *testing.T) {
 		}
 		return text, sig
 	}
-	msg := func() *Message { return NewMessage(s.Domain, addr, "http://store.example:8090", s.ChainID, s.Nonce(), now) }
+	msg := func() *Message {
+		return NewMessage(s.Domain, addr, "http://store.example:8090", s.ChainID, s.Nonce(), now)
+	}
 
 	text, sig := sign(msg())
 	tok, sess, err := s.Login(text, sig)

@@ -90,7 +90,9 @@ func OpenS3(cfg S3Config) (*S3, error) {
 	return s, nil
 }
 
-func (s *S3) Describe() string { return fmt.Sprintf("S3 bucket %s at %s", s.cfg.Bucket, s.cfg.Endpoint) }
+func (s *S3) Describe() string {
+	return fmt.Sprintf("S3 bucket %s at %s", s.cfg.Bucket, s.cfg.Endpoint)
+}
 
 func (s *S3) chunkKey(h Hash) string    { return s.cfg.Prefix + "chunks/" + h.String() }
 func (s *S3) manifestKey(h Hash) string { return s.cfg.Prefix + "objects/" + h.String() + ".json" }
@@ -234,4 +236,3 @@ func (b *s3Batch) Commit(root Hash, manifest []byte) error {
 // Abort waits for the uploads in flight; chunks already uploaded stay
 // unreferenced (content-addressed, so a later put reuses them).
 func (b *s3Batch) Abort() { _ = b.wait() }
-

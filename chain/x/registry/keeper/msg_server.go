@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 
-
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"sahara/chain/x/modkit"
