@@ -173,12 +173,13 @@ type s3Job struct {
 }
 
 func (s *S3) NewBatch() (Batch, error) {
-	b := &s3Batch{s: s, jobs: make(chan s3Job, s.parallel)}
+	jobs := make(chan s3Job, s.parallel)
+	b := &s3Batch{s: s, jobs: jobs}
 	for i := 0; i < s.parallel; i++ {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
-			for j := range b.jobs {
+			for j := range jobs { // not b.jobs: wait() sets it to nil
 				if b.failed() {
 					continue
 				}
@@ -236,3 +237,6 @@ func (b *s3Batch) Commit(root Hash, manifest []byte) error {
 // Abort waits for the uploads in flight; chunks already uploaded stay
 // unreferenced (content-addressed, so a later put reuses them).
 func (b *s3Batch) Abort() { _ = b.wait() }
+
+// ReadAhead: chunks fetched in parallel on reads, to overlap round trips.
+func (s *S3) ReadAhead() int { return s.parallel }

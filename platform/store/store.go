@@ -162,6 +162,7 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		free <- make([]byte, 0, s.chunking.Max)
 	}
 	var writeErr error
+	var stored []Hash // private objects: the encrypted chunks' hashes, written by the writer only
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -177,7 +178,8 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 							return err
 						}
 						data, key = sealed, Hash(sha256.Sum256(sealed))
-						m.Chunks[it.idx].Stored = &key
+						stored = append(stored, key) // items come in order: stored[i] is chunk i's
+
 					}
 					if seen[key] {
 						return nil
@@ -226,6 +228,11 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	}
 	if writeErr != nil {
 		return nil, st, fmt.Errorf("storing the object in the %s: %w (nothing was stored)", s.b.Describe(), writeErr)
+	}
+	if gcm != nil {
+		for i := range m.Chunks {
+			m.Chunks[i].Stored = &stored[i]
+		}
 	}
 	m.Root = MerkleRoot(leaves)
 	if o.Expect != nil && *o.Expect != m.Root {
@@ -362,26 +369,85 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 			return err
 		}
 	}
-	var pos int64
-	buf := make([]byte, 0, s.chunking.Max+gcmOverhead)
-	plain := make([]byte, 0, s.chunking.Max)
+	// Chunks are fetched and verified by several workers ahead of the
+	// writer (S3 round trips overlap; local reads hash on both cores) and
+	// written strictly in order; memory is a fixed set of chunk buffers.
+	workers := 2
+	if ra, ok := s.b.(interface{ ReadAhead() int }); ok {
+		workers = ra.ReadAhead()
+	}
+	type job struct {
+		i   int
+		cs  int64
+		out chan fetched // buffered: a worker never waits on the writer
+	}
+	window := 2 * workers
+	free := make(chan [2][]byte, window+workers)
+	for i := 0; i < cap(free); i++ {
+		free <- [2][]byte{make([]byte, 0, s.chunking.Max+gcmOverhead), make([]byte, 0, s.chunking.Max)}
+	}
+	jobs := make(chan job)
+	order := make(chan job, window)
+	done := make(chan struct{})
+	defer close(done)
+	for k := 0; k < workers; k++ {
+		go func() {
+			for j := range jobs {
+				var bufs [2][]byte
+				select {
+				case bufs = <-free:
+				case <-done: // the reader returned early
+					continue
+				}
+				data, err := s.readChunk(m, gcm, j.i, j.cs, bufs[0], bufs[1])
+				j.out <- fetched{data, err, bufs}
+			}
+		}()
+	}
 	end := offset + length
-	for i, c := range m.Chunks {
-		cs, ce := pos, pos+c.Size
-		pos = ce
-		if ce <= offset || cs >= end {
-			continue
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		var pos int64
+		for i, c := range m.Chunks {
+			cs, ce := pos, pos+c.Size
+			pos = ce
+			if ce <= offset || cs >= end {
+				continue
+			}
+			j := job{i, cs, make(chan fetched, 1)}
+			select {
+			case jobs <- j:
+			case <-done:
+				return
+			}
+			select {
+			case order <- j:
+			case <-done:
+				return
+			}
 		}
-		data, err := s.readChunk(m, gcm, i, cs, buf, plain)
+	}()
+	for j := range order {
+		f := <-j.out
+		if f.err != nil {
+			return f.err
+		}
+		c := m.Chunks[j.i]
+		from, to := max(offset, j.cs)-j.cs, min(end, j.cs+c.Size)-j.cs
+		_, err := w.Write(f.data[from:to])
+		free <- f.bufs
 		if err != nil {
-			return err
-		}
-		from, to := max(offset, cs)-cs, min(end, ce)-cs
-		if _, err := w.Write(data[from:to]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+type fetched struct {
+	data []byte
+	err  error
+	bufs [2][]byte
 }
 
 func (s *Store) readChunk(m *Manifest, gcm cipher.AEAD, i int, off int64, buf, plain []byte) ([]byte, error) {
