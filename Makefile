@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN   := build/sahara
 export CGO_ENABLED := 1
 
-.PHONY: run build test test-go generate check-generated bench-truth bench-chain bench-protocols clean
+.PHONY: run build tools test test-go generate check-generated bench-truth bench-chain bench-protocols bench-store clean
 
 run: build
 	$(BIN) up
@@ -14,9 +14,16 @@ build:
 # Everything CI runs: generated code is current, vet, then all Go tests
 # (unit, real data sets, end-to-end chain tests against the real binary,
 # the ethers.js client flow).
-test: node_modules check-generated build
+test: node_modules check-generated build tools
 	go vet ./...
 	SAHARA_BIN=$(abspath $(BIN)) go test -count=1 -timeout 45m ./...
+
+# The S3-compatible server the store's tests run against (Versity S3 Gateway, Apache-2.0), built from the Go
+# module proxy at a pinned version; the tests build it themselves when it is missing.
+VERSITYGW := github.com/versity/versitygw/cmd/versitygw@v1.8.0
+tools: build/tools/versitygw
+build/tools/versitygw:
+	GOBIN=$(abspath build/tools) go install $(VERSITYGW)
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -34,6 +41,9 @@ check-generated: generate
 
 bench-truth:
 	go run ./bench/truth
+
+bench-store: tools
+	go run ./bench/store
 
 bench-chain: build
 	go run ./bench/chain -bin $(abspath $(BIN))

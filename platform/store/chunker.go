@@ -59,7 +59,7 @@ func NewChunker(r io.Reader, c Chunking) (*Chunker, error) {
 		return nil, err
 	}
 	b := bits.Len(uint(c.Avg)) - 1
-	return &Chunker{r: r, c: c, buf: make([]byte, 2*c.Max),
+	return &Chunker{r: r, c: c, buf: make([]byte, 16*c.Max), // leftovers move to the front once per 15 Max, not every Max
 		maskS: (1<<(b+2) - 1) << (64 - b - 2), maskL: (1<<(b-2) - 1) << (64 - b + 2)}, nil
 }
 

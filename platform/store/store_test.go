@@ -262,3 +262,24 @@ func testLargeObject(t *testing.T, s *Store) {
 		t.Fatalf("peak heap %d MiB for a %d MiB object: memory grows with the object", peak.Load()>>20, size>>20)
 	}
 }
+
+// Inserting or deleting a few bytes (odd counts too) early in an object
+// re-synchronises the chunk boundaries right after the edit.
+func TestSmallEditsResynchronise(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	defer s.Close()
+	data := randomBytes(8<<20, 13)
+	if _, _, err := s.Put(bytes.NewReader(data), "v1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, edit := range []struct{ at, del, ins int }{{1 << 20, 0, 1}, {2 << 20, 3, 0}, {3 << 20, 1, 2}} {
+		v := append(append(append([]byte{}, data[:edit.at]...), randomBytes(edit.ins, int64(edit.at))...), data[edit.at+edit.del:]...)
+		m, st, err := s.Put(bytes.NewReader(v), "edit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if share := float64(st.NewBytes) / float64(m.Size); share > 0.05 {
+			t.Fatalf("edit %+v stored %.1f%% new bytes, want a few chunks", edit, 100*share)
+		}
+	}
+}
