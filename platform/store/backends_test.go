@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -131,6 +132,17 @@ func damageChunk(t *testing.T, s *Store, h Hash) {
 	switch b := s.b.(type) {
 	case *Local:
 		p, loc, err := b.locate(h)
+		if errors.Is(err, ErrNotExist) { // an inlined chunk
+			v, err := b.db.Get(inlineKey(h), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v[len(v)/2] ^= 1
+			if err := b.db.Put(inlineKey(h), v, nil); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,6 +175,9 @@ func removeChunk(t *testing.T, s *Store, h Hash) {
 		if err := b.db.Delete(chunkKey(h), nil); err != nil {
 			t.Fatal(err)
 		}
+		if err := b.db.Delete(inlineKey(h), nil); err != nil {
+			t.Fatal(err)
+		}
 	case *S3:
 		if err := b.c.RemoveObject(context.Background(), b.cfg.Bucket, b.chunkKey(h), minio.RemoveObjectOptions{}); err != nil {
 			t.Fatal(err)
@@ -189,11 +204,13 @@ func storedChunks(t *testing.T, s *Store) int {
 	n := 0
 	switch b := s.b.(type) {
 	case *Local:
-		it := b.db.NewIterator(util.BytesPrefix([]byte{prefixChunk}), nil)
-		for it.Next() {
-			n++
+		for _, p := range []byte{prefixChunk, prefixInline} {
+			it := b.db.NewIterator(util.BytesPrefix([]byte{p}), nil)
+			for it.Next() {
+				n++
+			}
+			it.Release()
 		}
-		it.Release()
 	case *S3:
 		for o := range b.c.ListObjects(context.Background(), b.cfg.Bucket, minio.ListObjectsOptions{Prefix: b.cfg.Prefix + "chunks/", Recursive: true}) {
 			if o.Err == nil && strings.Contains(o.Key, "chunks/") {

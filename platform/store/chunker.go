@@ -50,6 +50,7 @@ type Chunker struct {
 	buf          []byte
 	start, end   int
 	eof          bool
+	refills      int
 	maskS, maskL uint64
 }
 
@@ -59,13 +60,19 @@ func NewChunker(r io.Reader, c Chunking) (*Chunker, error) {
 		return nil, err
 	}
 	b := bits.Len(uint(c.Avg)) - 1
-	return &Chunker{r: r, c: c, buf: make([]byte, 16*c.Max), // leftovers move to the front once per 15 Max, not every Max
+	return &Chunker{r: r, c: c, buf: make([]byte, 2*c.Max),
 		maskS: (1<<(b+2) - 1) << (64 - b - 2), maskL: (1<<(b-2) - 1) << (64 - b + 2)}, nil
 }
 
 // Next returns the next chunk, valid until the following call, or io.EOF.
 func (k *Chunker) Next() ([]byte, error) {
 	if k.end-k.start < k.c.Max && !k.eof {
+		// A long stream gets a larger buffer, so leftovers move to the
+		// front once per 15 Max instead of every Max; small objects keep
+		// the small one (allocating megabytes would dominate their cost).
+		if k.refills++; k.refills == 4 && len(k.buf) < 16*k.c.Max {
+			k.buf = append(k.buf[:k.end], make([]byte, 16*k.c.Max-k.end)...)
+		}
 		copy(k.buf, k.buf[k.start:k.end])
 		k.end -= k.start
 		k.start = 0

@@ -39,7 +39,11 @@ type Local struct {
 
 const (
 	prefixChunk    = 'c' // c<hash> → pack id (4) | offset (8) | size (4)
+	prefixInline   = 'd' // d<hash> → the chunk's bytes (objects with little new data)
 	prefixManifest = 'm' // m<root> → manifest JSON
+	// inlineMax: an object adding at most this many new bytes keeps them in
+	// the index itself, so its put is one synced write instead of two.
+	inlineMax = 1 << 20
 	defaultPackMax = 4 << 30
 )
 
@@ -125,7 +129,14 @@ func (l *Local) Describe() string { return "local store in " + l.dir }
 func chunkKey(h Hash) []byte    { return append([]byte{prefixChunk}, h[:]...) }
 func manifestKey(h Hash) []byte { return append([]byte{prefixManifest}, h[:]...) }
 
-func (l *Local) HasChunk(h Hash) (bool, error) { return l.db.Has(chunkKey(h), nil) }
+func inlineKey(h Hash) []byte { return append([]byte{prefixInline}, h[:]...) }
+
+func (l *Local) HasChunk(h Hash) (bool, error) {
+	if ok, err := l.db.Has(chunkKey(h), nil); ok || err != nil {
+		return ok, err
+	}
+	return l.db.Has(inlineKey(h), nil)
+}
 
 type packLoc struct {
 	pack uint32
@@ -180,6 +191,15 @@ func (l *Local) reader(id uint32) (*os.File, error) {
 
 func (l *Local) ReadChunk(h Hash, size int64, buf []byte) ([]byte, error) {
 	_, loc, err := l.locate(h)
+	if errors.Is(err, ErrNotExist) {
+		v, ierr := l.db.Get(inlineKey(h), nil)
+		if ierr == nil {
+			return append(buf[:0], v...), nil
+		}
+		if !errors.Is(ierr, leveldb.ErrNotFound) {
+			return nil, ierr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -255,16 +275,42 @@ type localBatch struct {
 	entries map[Hash]packLoc
 	touched map[*os.File]bool
 	written int64
+	// While an object's new bytes fit in inlineMax they wait here and go
+	// into the index with the manifest; past that, everything goes to the
+	// pack.
+	inline     map[Hash][]byte
+	inlineSize int
 }
 
 func (l *Local) NewBatch() (Batch, error) {
-	return &localBatch{l: l, entries: map[Hash]packLoc{}, touched: map[*os.File]bool{}}, nil
+	return &localBatch{l: l, entries: map[Hash]packLoc{}, touched: map[*os.File]bool{}, inline: map[Hash][]byte{}}, nil
 }
 
 func (b *localBatch) PutChunk(h Hash, data []byte) error {
 	if _, ok := b.entries[h]; ok {
 		return nil
 	}
+	if _, ok := b.inline[h]; ok {
+		return nil
+	}
+	if b.inline != nil && b.inlineSize+len(data) <= inlineMax {
+		b.inline[h] = append([]byte(nil), data...)
+		b.inlineSize += len(data)
+		return nil
+	}
+	if b.inline != nil { // too big to inline: move what waited to the pack
+		pending := b.inline
+		b.inline = nil
+		for ph, pd := range pending {
+			if err := b.toPack(ph, pd); err != nil {
+				return err
+			}
+		}
+	}
+	return b.toPack(h, data)
+}
+
+func (b *localBatch) toPack(h Hash, data []byte) error {
 	loc, f, err := b.l.append(data)
 	if err != nil {
 		return err
@@ -289,6 +335,9 @@ func (b *localBatch) Commit(root Hash, manifest []byte) error {
 	var wb leveldb.Batch
 	for h, loc := range b.entries {
 		wb.Put(chunkKey(h), loc.encode())
+	}
+	for h, data := range b.inline {
+		wb.Put(inlineKey(h), data)
 	}
 	wb.Put(manifestKey(root), manifest)
 	return b.l.db.Write(&wb, &opt.WriteOptions{Sync: true})

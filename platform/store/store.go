@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -159,8 +160,14 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	items := make(chan item, 8)
 	free := make(chan []byte, 10)
 	for i := 0; i < cap(free); i++ {
-		free <- make([]byte, 0, s.chunking.Max)
+		free <- *(chunkBufs.Get().(*[]byte))
 	}
+	defer func() { // every buffer is back in free once the writer is done
+		for i := 0; i < cap(free); i++ {
+			b := <-free
+			chunkBufs.Put(&b)
+		}
+	}()
 	var writeErr error
 	var stored []Hash // private objects: the encrypted chunks' hashes, written by the writer only
 	done := make(chan struct{})
@@ -246,6 +253,10 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	committed = true
 	return m, st, nil
 }
+
+// chunkBufs are reused across puts: allocating them would dominate the
+// cost of small objects.
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, DefaultChunking.Max); return &b }}
 
 type limitReader struct {
 	r         io.Reader
