@@ -89,27 +89,39 @@ func main() {
 	fingerprintTable()
 }
 
-// row measures one durable put and one warm verified get of size bytes,
-// with dd writing the same number of bytes just before.
+// row measures durable puts and warm verified gets of size bytes, with
+// dd writing the same number of bytes just before. Small objects are
+// repeated (different bytes each time) so one fsync's jitter does not
+// decide the row.
 func row(root, label string, s *store.Store, size int64, private bool, sha float64) {
-	src := filepath.Join(root, "src-"+strconv.FormatInt(size, 10))
-	writeRandom(src, size)
-	defer os.Remove(src)
-	dd := ddSpeed(root, size)
+	reps := 1
+	if size <= 1<<20 {
+		reps = 20
+	}
+	var dd float64
+	for i := 0; i < reps; i++ {
+		dd += ddSpeed(root, size) / float64(reps)
+	}
+	var put, get time.Duration
 	peak := trackHeap()
-	f, _ := os.Open(src)
-	t0 := time.Now()
-	m, _, err := s.PutWith(f, store.PutOptions{Name: "src", Private: private})
-	check(err)
-	put := time.Since(t0)
-	f.Close()
-	// Warm the cache, then time a verified read.
-	check(s.Get(m.Root, io.Discard))
-	t1 := time.Now()
-	check(s.Get(m.Root, io.Discard))
-	get := time.Since(t1)
+	for i := 0; i < reps; i++ {
+		src := filepath.Join(root, "src-"+strconv.FormatInt(size, 10))
+		writeRandom(src, size, int64(i))
+		f, _ := os.Open(src)
+		t0 := time.Now()
+		m, _, err := s.PutWith(f, store.PutOptions{Name: "src", Private: private})
+		check(err)
+		put += time.Since(t0)
+		f.Close()
+		os.Remove(src)
+		// Warm the cache, then time a verified read.
+		check(s.Get(m.Root, io.Discard))
+		t1 := time.Now()
+		check(s.Get(m.Root, io.Discard))
+		get += time.Since(t1)
+	}
 	p := peak()
-	mbps := func(d time.Duration) float64 { return float64(size) / d.Seconds() / 1e6 }
+	mbps := func(d time.Duration) float64 { return float64(size) * float64(reps) / d.Seconds() / 1e6 }
 	fmt.Printf("| %s | %s | %.0f | %.0f | %.2f | %.0f | %.2f | %d |\n", label, human(size), mbps(put), dd, mbps(put)/dd, mbps(get), mbps(get)/sha, p>>20)
 }
 
@@ -144,10 +156,10 @@ func shaSpeed() float64 {
 	return float64(1<<30) / time.Since(t0).Seconds() / 1e6
 }
 
-func writeRandom(path string, size int64) {
+func writeRandom(path string, size, seed int64) {
 	f, err := os.Create(path)
 	check(err)
-	_, err = io.Copy(f, io.LimitReader(rand.New(rand.NewSource(size)), size))
+	_, err = io.Copy(f, io.LimitReader(rand.New(rand.NewSource(size+seed)), size))
 	check(err)
 	check(f.Close())
 }

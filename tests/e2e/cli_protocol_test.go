@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"sahara/internal/testnode"
 )
 
 // The protocol CLIs against a running `sahara up`: register a dataset from a file, offer and
@@ -13,18 +15,7 @@ import (
 // share arrive through one claim.
 func TestProtocolCLI(t *testing.T) {
 	n := shared(t)
-	run := func(want string, args ...string) string {
-		t.Helper()
-		args = append(args, "--home", n.Home)
-		out, err := exec.Command(n.Bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("sahara %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		if !regexp.MustCompile(want).Match(out) {
-			t.Fatalf("sahara %s:\n%s\nwant /%s/", strings.Join(args, " "), out, want)
-		}
-		return string(out)
-	}
+	run := func(want string, args ...string) string { t.Helper(); return runCLI(t, n, want, args...) }
 	fails := func(want string, args ...string) {
 		t.Helper()
 		args = append(args, "--home", n.Home)
@@ -63,6 +54,20 @@ func TestProtocolCLI(t *testing.T) {
 	run(`total: nothing`, "royalty", "claimable", n.Accounts[7].Address)
 	run(`claimed 8500asah`, "royalty", "claim", "--from", "dev3")
 	run(`nothing to claim`, "royalty", "claim", "--from", "dev3")
+}
+
+// runCLI runs `sahara ARGS --home <node>` and checks its output matches the regexp want.
+func runCLI(t *testing.T, n *testnode.Node, want string, args ...string) string {
+	t.Helper()
+	args = append(args, "--home", n.Home)
+	out, err := exec.Command(n.Bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sahara %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if !regexp.MustCompile(want).Match(out) {
+		t.Fatalf("sahara %s:\n%s\nwant /%s/", strings.Join(args, " "), out, want)
+	}
+	return string(out)
 }
 
 func writeFile(t *testing.T, path, s string) {

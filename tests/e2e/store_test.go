@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,15 +23,7 @@ import (
 // expires; a leaked part of a licensee's export is traced back to them.
 func TestStorePrivateAccessAgainstTheChain(t *testing.T) {
 	n := shared(t)
-	cli := func(want string, args ...string) string {
-		t.Helper()
-		args = append(args, "--home", n.Home)
-		out, err := exec.Command(n.Bin, args...).CombinedOutput()
-		if err != nil || !regexp.MustCompile(want).Match(out) {
-			t.Fatalf("sahara %s: %v\n%s\nwant /%s/", strings.Join(args, " "), err, out, want)
-		}
-		return string(out)
-	}
+	cli := func(want string, args ...string) string { t.Helper(); return runCLI(t, n, want, args...) }
 	id := func(re, out string) string { return regexp.MustCompile(re).FindStringSubmatch(out)[1] }
 	key := func(i int) []byte {
 		k, _ := hex.DecodeString(strings.TrimPrefix(n.Accounts[i].PrivateKey, "0x"))
