@@ -35,6 +35,14 @@ type NodeKey struct {
 	ID  string
 }
 
+// ReadNodeKey reads an existing node key.
+func ReadNodeKey(path string) (*NodeKey, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no node key at %s (is --dir the store's folder?): %w", path, err)
+	}
+	return LoadNodeKey(path)
+}
+
 // LoadNodeKey reads the node key from path, creating a random one (mode
 // 0600) the first time.
 func LoadNodeKey(path string) (*NodeKey, error) {

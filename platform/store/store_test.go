@@ -319,3 +319,16 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("put after reopen: %v", err)
 	}
 }
+
+func TestParseS3URL(t *testing.T) {
+	c, err := ParseS3URL("s3://AK:SK@minio.local:9000/bucket/some/prefix?tls=1&region=eu-1")
+	if err != nil || c.Endpoint != "https://minio.local:9000" || c.Bucket != "bucket" || c.Prefix != "some/prefix" ||
+		c.AccessKey != "AK" || c.SecretKey != "SK" || c.Region != "eu-1" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for _, bad := range []string{"http://x/b", "s3://host:1/", "s3:///bucket"} {
+		if _, err := ParseS3URL(bad); err == nil || !strings.Contains(err.Error(), "s3://") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

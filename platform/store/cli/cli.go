@@ -29,7 +29,7 @@ func Command(defaultDir string, chain Chain) *cobra.Command {
 	var showProgress bool
 	c := &cobra.Command{
 		Use:   "store",
-		Short: "Content-addressed blob store: put, get, ls, verify",
+		Short: "Content-addressed blob store: put, get, ls, verify, sign, trace, serve",
 		Long: `Objects are cut into content-defined chunks stored once under their sha256; an object is named
 by the Merkle root over its chunks (the commitment an asset registers on chain) and every read is
 verified against it.`,

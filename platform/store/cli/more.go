@@ -241,7 +241,7 @@ func traceCmd(dir *string) *cobra.Command {
 				f.Seek(0, 0)
 			}
 			// Only the node key and the ledger: this works while a node serves the store.
-			key, err := store.LoadNodeKey(filepath.Join(*dir, "node.key"))
+			key, err := store.ReadNodeKey(filepath.Join(*dir, "node.key"))
 			if err != nil {
 				return err
 			}
