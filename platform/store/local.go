@@ -43,7 +43,7 @@ const (
 	prefixManifest = 'm' // m<root> → manifest JSON
 	// inlineMax: an object adding at most this many new bytes keeps them in
 	// the index itself, so its put is one synced write instead of two.
-	inlineMax = 1 << 20
+	inlineMax      = 1 << 20
 	defaultPackMax = 4 << 30
 )
 
