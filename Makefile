@@ -49,7 +49,7 @@ bench-chain: build
 	go run ./bench/chain -bin $(abspath $(BIN))
 
 bench-protocols: build
-	go run ./bench/protocols -bin $(abspath $(BIN))
+	go run ./bench/protocols -bin $(abspath $(BIN)) -per-sender 40
 
 clean:
 	rm -rf build

@@ -14,13 +14,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -84,6 +88,9 @@ func main() {
 	nClaimers := flag.Int("claimers", 200, "shareholders of the 100 claim assets (one claim each)")
 	per := flag.Int("per-sender", 6, "transactions per sender for the cheap operations (fewer for the heavy ones)")
 	keep := flag.Bool("keep", false, "keep the chain home")
+	only := flag.String("only", "", "run only the operations whose name contains this")
+	flag.Int64Var(&blockGas, "block-gas", 0, "override the block gas limit in the bench genesis (0: the chain's default)")
+	flag.StringVar(&pprofOut, "pprof", "", "write a 10 s CPU profile of the node, taken during each native measurement, to PREFIX-<op>.pprof")
 	flag.Parse()
 	if 100_000_000%*nClaimers != 0 {
 		fail(fmt.Errorf("-claimers must divide 1e8"))
@@ -149,26 +156,63 @@ func main() {
 			return royaltyAddr, nil, b.pack(&b.roy, "claim", uint64(0))
 		}, func(int) (common.Address, *big.Int, []byte) { return b.baseAddr, nil, b.pack(&b.base, "claim") }},
 	}
-	fmt.Println("| operation | txs | native gas | Solidity gas | gas ratio (Solidity/native) | native tx/s | Solidity tx/s | tx/s ratio (native/Solidity) |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| operation | txs | native gas | Solidity gas | gas ratio (Solidity/native) | native / Solidity gas limit | native tx/s | Solidity tx/s | tx/s ratio (native/Solidity) |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, o := range ops {
+		if !strings.Contains(o.name, *only) {
+			continue
+		}
+		stopProfile := b.profile(o.name)
 		nat, err := b.measure(o.from, o.count, o.native)
+		stopProfile()
 		fail(err)
 		row := fmt.Sprintf("| %s | %d | %s | ", o.name, nat.txs, commas(nat.gas))
 		if o.sol == nil {
-			row += fmt.Sprintf("– | – | %.0f | – | – |", nat.tps)
+			row += fmt.Sprintf("– | – | %s / – | %.0f | – | – |", commas(nat.limit), nat.tps)
 		} else {
 			sol, err := b.measure(o.from, o.count, o.sol)
 			fail(err)
-			row += fmt.Sprintf("%s | **%.2fx** | %.0f | %.0f | **%.2fx** |", commas(sol.gas), float64(sol.gas)/float64(nat.gas), nat.tps, sol.tps, nat.tps/sol.tps)
+			row += fmt.Sprintf("%s | **%.2fx** | %s / %s | %.0f | %.0f | **%.2fx** |", commas(sol.gas), float64(sol.gas)/float64(nat.gas), commas(nat.limit), commas(sol.limit), nat.tps, sol.tps, nat.tps/sol.tps)
 		}
 		fmt.Println(row)
 	}
 }
 
+var (
+	pprofOut, pprofAddr string
+	blockGas            int64
+)
+
+// profile starts a 10 s CPU profile of the node (with -pprof); the
+// returned func waits for it and writes it.
+func (b *bench) profile(op string) func() {
+	if pprofAddr == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/profile?seconds=10")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		name := pprofOut + "-" + strings.NewReplacer(" ", "", ",", "", "(", "", ")", "").Replace(op) + ".pprof"
+		f, err := os.Create(name)
+		if err != nil {
+			return
+		}
+		io.Copy(f, resp.Body)
+		f.Close()
+	}()
+	return func() { <-done }
+}
+
 type result struct {
-	txs int
-	gas uint64 // mean gas used
+	txs   int
+	gas   uint64 // mean gas used
+	limit uint64 // gas limit of each transaction (1.5x eth_estimateGas)
 	tps float64
 }
 
@@ -263,7 +307,7 @@ func (b *bench) measure(from []*evmclient.Wallet, count int, build func(s int) (
 			total += r.GasUsed
 		}
 	}
-	return &result{txs: len(want), gas: total / uint64(len(want)), tps: float64(len(want)) / t1.Sub(t0).Seconds()}, nil
+	return &result{txs: len(want), gas: total / uint64(len(want)), limit: gas, tps: float64(len(want)) / t1.Sub(t0).Seconds()}, nil
 }
 
 func callMsg(from, to common.Address, value *big.Int, data []byte) ethereum.CallMsg {
@@ -302,6 +346,13 @@ func setup(ctx context.Context, bin, home string, nSenders, nClaimers int) (*ben
 		return nil, err
 	}
 	// eth_call/eth_estimateGas are capped at 25M gas by default; the baseline's heavy calls need more.
+	if pprofOut != "" {
+		pp, _ := testnode.FreePorts(1)
+		pprofAddr = "127.0.0.1:" + strconv.Itoa(pp[0])
+		if err := network.PatchCometConfig(home, func(cc *cmtcfg.Config) { cc.RPC.PprofListenAddress = pprofAddr }); err != nil {
+			return nil, err
+		}
+	}
 	if err := network.PatchAppConfig(home, func(ac *network.AppConfig) { ac.JSONRPC.GasCap = 100_000_000 }); err != nil {
 		return nil, err
 	}
@@ -504,6 +555,16 @@ func writeProtocolGenesis(home string, addr func(int) sdk.AccAddress, nSenders, 
 	}
 	if state["feemarket"], err = json.Marshal(fm); err != nil {
 		return err
+	}
+	if blockGas > 0 {
+		var cons map[string]map[string]map[string]any
+		if err := json.Unmarshal(doc["consensus"], &cons); err != nil {
+			return err
+		}
+		cons["params"]["block"]["max_gas"] = strconv.FormatInt(blockGas, 10)
+		if doc["consensus"], err = json.Marshal(cons); err != nil {
+			return err
+		}
 	}
 	state[rt.ModuleName] = cdc.MustMarshalJSON(reg)
 	state[lt.ModuleName] = cdc.MustMarshalJSON(lic)
