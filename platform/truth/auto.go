@@ -1,6 +1,7 @@
 package truth
 
 import (
+	"fmt"
 	"math/rand"
 	"sync"
 )
@@ -76,7 +77,9 @@ const minControlForCV = 10
 // auto picks a method per dataset by cross-validation on the control items:
 // the control items are split into folds; each candidate runs with all but
 // one fold clamped and is scored on the held-out fold. The candidate with
-// the most held-out hits wins, and then runs with every control item clamped.
+// the most held-out hits wins; other candidates are then blended in (a
+// weighted posterior average, see blend) only while that gains held-out
+// items. The winner or blend then runs with every control item clamped.
 // No single method wins everywhere (Dawid–Skene loses to majority vote on
 // some real sets), so the data decides.
 func auto(d *Dataset, o Options) (*Result, error) {
@@ -98,6 +101,17 @@ func auto(d *Dataset, o Options) (*Result, error) {
 		folds = len(keys)
 	}
 	hits := make(map[string]float64, len(autoCandidates))
+	K := d.NumClasses()
+	// oof[j] holds candidate j's held-out posterior of every control item
+	// (each item is held out once), for choosing a weighted blend below.
+	oof := make([][]float64, len(autoCandidates))
+	for j := range oof {
+		oof[j] = make([]float64, len(keys)*K)
+	}
+	truth := make([]int32, len(keys))
+	for j, it := range keys {
+		truth[j] = control.Class[it]
+	}
 	for f := 0; f < folds; f++ {
 		train := &Gold{Class: map[int]int32{}}
 		test := &Gold{Class: map[int]int32{}}
@@ -119,6 +133,11 @@ func auto(d *Dataset, o Options) (*Result, error) {
 		for j, m := range autoCandidates {
 			acc, n := Accuracy(rs[j], test, nil)
 			hits[m] += acc * float64(n)
+			for q, it := range keys {
+				if q%folds == f {
+					copy(oof[j][q*K:q*K+K], rs[j].Posterior[it*K:it*K+K])
+				}
+			}
 		}
 	}
 	// Held-out accuracy decides; ties keep the earlier candidate. (Brier
@@ -130,15 +149,137 @@ func auto(d *Dataset, o Options) (*Result, error) {
 			best = m
 		}
 	}
-	r, err := Aggregate(d, best, o)
-	if err != nil {
-		return nil, err
+	weights := blend(oof, truth, K, autoIndex(best))
+	var r *Result
+	var err error
+	if len(weights) == 1 {
+		r, err = Aggregate(d, best, o)
+		if err != nil {
+			return nil, err
+		}
+		r.Chosen = best
+	} else {
+		if r, err = mix(d, o, weights); err != nil {
+			return nil, err
+		}
 	}
 	r.Method = "auto"
-	r.Chosen = best
 	r.CV = make(map[string]float64, len(hits))
 	for m, h := range hits {
 		r.CV[m] = h / float64(len(keys))
 	}
+	return r, nil
+}
+
+func autoIndex(m string) int {
+	for j, c := range autoCandidates {
+		if c == m {
+			return j
+		}
+	}
+	return 0
+}
+
+// heldOutHits scores a weighted blend of held-out posteriors (ties split).
+func heldOutHits(oof [][]float64, truth []int32, K int, w map[int]int) float64 {
+	hits := 0.0
+	p := make([]float64, K)
+	for q, g := range truth {
+		for k := range p {
+			p[k] = 0
+		}
+		for j := range oof { // index order, not map order: sums are reproducible
+			n := w[j]
+			if n == 0 {
+				continue
+			}
+			for k := 0; k < K; k++ {
+				p[k] += float64(n) * oof[j][q*K+k]
+			}
+		}
+		top, tied := p[0], 0
+		for _, v := range p {
+			top = max(top, v)
+		}
+		for _, v := range p {
+			if v >= top-1e-12*max(1, top) {
+				tied++
+			}
+		}
+		if g >= 0 && p[g] >= top-1e-12*max(1, top) {
+			hits += 1 / float64(tied)
+		}
+	}
+	return hits
+}
+
+// blend grows a weighted average of candidates from the best single one
+// by greedy forward selection with replacement (Caruana et al., 2004): each
+// round adds the candidate that most raises held-out hits on the control
+// items, and stops when none raises them by at least one item. Returns
+// candidate index → weight; a single entry means "just the best method".
+func blend(oof [][]float64, truth []int32, K, start int) map[int]int {
+	w := map[int]int{start: 1}
+	cur := heldOutHits(oof, truth, K, w)
+	for round := 0; round < 10; round++ {
+		bestJ, bestHits := -1, cur+1-1e-9
+		for j := range oof {
+			w[j]++
+			if h := heldOutHits(oof, truth, K, w); h > bestHits {
+				bestJ, bestHits = j, h
+			}
+			if w[j]--; w[j] == 0 {
+				delete(w, j)
+			}
+		}
+		if bestJ < 0 {
+			break
+		}
+		w[bestJ]++
+		cur = bestHits
+	}
+	return w
+}
+
+// mix runs the blend's candidates with every control item clamped and
+// averages their posteriors with the blend's weights.
+func mix(d *Dataset, o Options, w map[int]int) (*Result, error) {
+	var methods []string
+	var weights []float64
+	total := 0
+	for j := range autoCandidates { // candidate order: reproducible
+		if n := w[j]; n > 0 {
+			methods = append(methods, autoCandidates[j])
+			weights = append(weights, float64(n))
+			total += n
+		}
+	}
+	single := o
+	single.Threads = 1
+	rs, err := aggregateMany(d, methods, single, o.Threads)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{K: d.NumClasses(), Converged: true}
+	r.Posterior = make([]float64, len(rs[0].Posterior))
+	r.WorkerQuality = make([]float64, d.NumWorkers())
+	name := ""
+	for i, m := range rs {
+		f := weights[i] / float64(total)
+		for j, p := range m.Posterior {
+			r.Posterior[j] += f * p
+		}
+		for q, v := range m.WorkerQuality {
+			r.WorkerQuality[q] += f * v
+		}
+		r.Iterations = max(r.Iterations, m.Iterations)
+		r.Converged = r.Converged && m.Converged
+		if name != "" {
+			name += "+"
+		}
+		name += fmt.Sprintf("%s×%d", methods[i], int(weights[i]))
+	}
+	r.finish(d, o.Control)
+	r.Chosen = name
 	return r, nil
 }

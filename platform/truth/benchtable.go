@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -147,10 +148,19 @@ func BenchOne(name, answers, goldPath string, cfg BenchConfig) (BenchRow, error)
 	}
 	row.Controls = len(keys) - len(keys)/folds
 	var ps []string
+	blends := 0
+	for m, n := range picks {
+		if !slices.Contains(methods, m) {
+			blends += n // auto's weighted blends, e.g. "ds×2+glad×1"
+		}
+	}
 	for _, m := range methods {
 		if picks[m] > 0 {
 			ps = append(ps, fmt.Sprintf("%s×%d", m, picks[m]))
 		}
+	}
+	if blends > 0 {
+		ps = append(ps, fmt.Sprintf("blend×%d", blends))
 	}
 	row.Chosen = strings.Join(ps, " ")
 	row.Seconds = time.Since(t0).Seconds()

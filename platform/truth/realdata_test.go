@@ -13,9 +13,10 @@ const crowdDir = "../../../shared/datasets/crowd"
 // control items; auto chooses by an inner cross-validation on them alone):
 // auto stays with majority vote or above and near the best method.
 //
-// Measured (bench/truth/README.md, seed 1): auto is within 0.5 point of the
-// best method on 9 of 14 sets and 0.6–1.7 points behind on CF, CF_amt, RTE,
-// Web and ZenCrowd_in; it is at most one item below majority vote (CF_amt,
+// Measured (bench/truth/README.md, seed 1): auto (best method or a greedy
+// weighted blend) is within 0.5 point of the best method on 10 of 14 sets,
+// above every method on MS and Web, and 0.7–1.3 points behind on CF, CF_amt,
+// RTE and ZenCrowd_in; it is at most one item below majority vote (CF_amt,
 // CrowdScale_fact). On these sets several methods are within one or two
 // items of each other on the held-out controls, so the pick is partly noise.
 // The bar (never below MV, within 0.5 point everywhere) is NOT met;
@@ -59,7 +60,7 @@ func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 			t.Errorf("%s: auto %.2f points behind the best method", r.Dataset, gap)
 		}
 	}
-	if within < 9 {
-		t.Errorf("auto within 0.5 point of the best method on %d of 14 sets, measured 9", within)
+	if within < 10 {
+		t.Errorf("auto within 0.5 point of the best method on %d of 14 sets, measured 10", within)
 	}
 }

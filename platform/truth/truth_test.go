@@ -360,3 +360,32 @@ func TestDigamma(t *testing.T) {
 		}
 	}
 }
+
+// blend keeps the best single method unless averaging in another one gains
+// at least one held-out item.
+func TestAutoBlendSelection(t *testing.T) {
+	const K = 2
+	// Three items with truth 0, 0, 1. Method 0 is right on items 0 and 1
+	// with low confidence on item 2 (wrong); method 1 is confidently right
+	// on item 2 and barely wrong on item 1; method 2 is always wrong.
+	truth := []int32{0, 0, 1}
+	oof := [][]float64{
+		{0.9, 0.1, 0.9, 0.1, 0.55, 0.45},
+		{0.6, 0.4, 0.45, 0.55, 0.05, 0.95},
+		{0.1, 0.9, 0.1, 0.9, 0.9, 0.1},
+	}
+	if h := heldOutHits(oof, truth, K, map[int]int{0: 1}); h != 2 {
+		t.Fatalf("method 0 alone: %v hits", h)
+	}
+	w := blend(oof, truth, K, 0)
+	if len(w) != 2 || w[0] == 0 || w[1] == 0 {
+		t.Fatalf("blend %v, want methods 0 and 1", w)
+	}
+	if h := heldOutHits(oof, truth, K, w); h != 3 {
+		t.Fatalf("blend hits %v, want 3", h)
+	}
+	// When nothing helps, the single best stays alone.
+	if w := blend(oof[:1], truth, K, 0); len(w) != 1 {
+		t.Fatalf("single candidate: %v", w)
+	}
+}
