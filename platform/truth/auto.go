@@ -50,22 +50,41 @@ func ensemble(d *Dataset, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Method: "ensemble", K: d.NumClasses(), Converged: true}
+	r := average(d, rs, nil)
+	r.Method = "ensemble"
+	r.finish(d, o.Control)
+	return r, nil
+}
+
+// average combines results by a weighted mean of their posteriors and
+// worker qualities (nil weights: equal).
+func average(d *Dataset, rs []*Result, weights []float64) *Result {
+	total := 0.0
+	for i := range rs {
+		if weights == nil {
+			total++
+		} else {
+			total += weights[i]
+		}
+	}
+	r := &Result{K: d.NumClasses(), Converged: true}
 	r.Posterior = make([]float64, len(rs[0].Posterior))
 	r.WorkerQuality = make([]float64, d.NumWorkers())
-	inv := 1 / float64(len(rs))
-	for _, m := range rs {
+	for i, m := range rs {
+		f := 1 / total
+		if weights != nil {
+			f = weights[i] / total
+		}
 		for j, p := range m.Posterior {
-			r.Posterior[j] += p * inv
+			r.Posterior[j] += f * p
 		}
 		for w, q := range m.WorkerQuality {
-			r.WorkerQuality[w] += q * inv
+			r.WorkerQuality[w] += f * q
 		}
 		r.Iterations = max(r.Iterations, m.Iterations)
 		r.Converged = r.Converged && m.Converged
 	}
-	r.finish(d, o.Control)
-	return r, nil
+	return r
 }
 
 // autoFallback is used when there are too few control items to choose by.
@@ -246,12 +265,10 @@ func blend(oof [][]float64, truth []int32, K, start int) map[int]int {
 func mix(d *Dataset, o Options, w map[int]int) (*Result, error) {
 	var methods []string
 	var weights []float64
-	total := 0
 	for j := range autoCandidates { // candidate order: reproducible
 		if n := w[j]; n > 0 {
 			methods = append(methods, autoCandidates[j])
 			weights = append(weights, float64(n))
-			total += n
 		}
 	}
 	single := o
@@ -260,24 +277,13 @@ func mix(d *Dataset, o Options, w map[int]int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{K: d.NumClasses(), Converged: true}
-	r.Posterior = make([]float64, len(rs[0].Posterior))
-	r.WorkerQuality = make([]float64, d.NumWorkers())
+	r := average(d, rs, weights)
 	name := ""
-	for i, m := range rs {
-		f := weights[i] / float64(total)
-		for j, p := range m.Posterior {
-			r.Posterior[j] += f * p
-		}
-		for q, v := range m.WorkerQuality {
-			r.WorkerQuality[q] += f * v
-		}
-		r.Iterations = max(r.Iterations, m.Iterations)
-		r.Converged = r.Converged && m.Converged
+	for i, m := range methods {
 		if name != "" {
 			name += "+"
 		}
-		name += fmt.Sprintf("%s×%d", methods[i], int(weights[i]))
+		name += fmt.Sprintf("%s×%d", m, int(weights[i]))
 	}
 	r.finish(d, o.Control)
 	r.Chosen = name
