@@ -200,3 +200,34 @@ func TestPutLimitsAndExpectedRoot(t *testing.T) {
 		t.Fatalf("%d objects, want only the one put within the limit", len(objs))
 	}
 }
+
+// Committed objects are immutable: the same bytes again return the stored
+// object; a copy with the other access is refused either way.
+func TestSameBytesOtherAccessIsRefused(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	defer s.Close()
+	secret := randomBytes(200_000, 31)
+	m, _, err := s.PutWith(bytes.NewReader(secret), PutOptions{Name: "secret", Private: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ac *AccessConflictError
+	if _, _, err := s.PutWith(bytes.NewReader(secret), PutOptions{Name: "leak"}); !errors.As(err, &ac) || !strings.Contains(err.Error(), "stored privately") {
+		t.Fatalf("public copy of a private object: %v", err)
+	}
+	again, st, err := s.PutWith(bytes.NewReader(secret), PutOptions{Private: true})
+	if err != nil || again.Name != "secret" || st.NewBytes != 0 || !again.Private() {
+		t.Fatalf("same private bytes again: %+v %+v %v", again, st, err)
+	}
+	pub := randomBytes(100_000, 32)
+	if _, _, err := s.Put(bytes.NewReader(pub), "public"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutWith(bytes.NewReader(pub), PutOptions{Private: true}); !errors.As(err, &ac) || !strings.Contains(err.Error(), "publicly already") {
+		t.Fatalf("private copy of a public object: %v", err)
+	}
+	var out bytes.Buffer
+	if err := s.Get(m.Root, &out); err != nil || !bytes.Equal(out.Bytes(), secret) {
+		t.Fatalf("the private object after the refused copies: %v", err)
+	}
+}

@@ -54,7 +54,8 @@ func OpenLocal(dir string) (*Local, error) {
 	}
 	db, err := leveldb.OpenFile(filepath.Join(dir, "index"), &opt.Options{NoSync: false})
 	if err != nil {
-		return nil, fmt.Errorf("opening the store index in %s: %w (is another process using this store?)", dir, err)
+		return nil, fmt.Errorf("opening the store index in %s: %w — another process is using this store; if it is a running `sahara up`, "+
+			"use its HTTP API instead (--server http://127.0.0.1:8090 --key-file KEY) or choose another --dir", dir, err)
 	}
 	l := &Local{dir: dir, db: db, readers: map[uint32]*os.File{}, packMax: defaultPackMax}
 	ents, err := os.ReadDir(filepath.Join(dir, "packs"))

@@ -101,6 +101,19 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the object is larger than the limit of %d bytes (nothing was stored)", e.Max)
 }
 
+// AccessConflictError: the bytes are stored already, with the other access.
+type AccessConflictError struct {
+	Root    Hash
+	Private bool // how the stored copy is kept
+}
+
+func (e *AccessConflictError) Error() string {
+	if e.Private {
+		return fmt.Sprintf("object %s is stored privately (readable only by license holders); a public copy of the same bytes is refused", e.Root)
+	}
+	return fmt.Sprintf("object %s is stored publicly already; a private copy would lock its readers out, so it is refused", e.Root)
+}
+
 // RootMismatchError: the bytes do not hash to the root the caller expected.
 type RootMismatchError struct{ Want, Got Hash }
 
@@ -242,6 +255,17 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	m.Root = MerkleRoot(leaves)
 	if o.Expect != nil && *o.Expect != m.Root {
 		return nil, st, &RootMismatchError{Want: *o.Expect, Got: m.Root}
+	}
+	// An object is immutable once committed: the same bytes again return
+	// the stored object, and a copy with the other access is refused (a
+	// public copy would publish a private asset's bytes; a private one
+	// would lock readers out of a public object).
+	if old, err := s.Manifest(m.Root); err == nil {
+		if old.Private() != m.Private() {
+			return nil, st, &AccessConflictError{Root: m.Root, Private: old.Private()}
+		}
+		st.NewChunks, st.NewBytes = 0, 0
+		return old, st, nil
 	}
 	bz, err := json.Marshal(m)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -140,6 +142,35 @@ func TestStorePrivateAccessAgainstTheChain(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	denied(err, 403, "expired at")
+
+	// The CLI over the node's store API: a directory up and back, and a
+	// private file fetched (and re-verified) by a license holder.
+	keyFile := func(i int) string {
+		p := filepath.Join(t.TempDir(), "key")
+		writeFile(t, p, n.Accounts[i].PrivateKey)
+		return p
+	}
+	tree := t.TempDir()
+	writeFile(t, filepath.Join(tree, "a.txt"), "alpha")
+	writeFile(t, filepath.Join(tree, "b.csv"), data+"4000,one more row,pos\n")
+	out = cli(`"kind":"dir"`, "store", "put", tree, "--server", n.Store, "--key-file", keyFile(4))
+	dirRoot := id(`"root":"([0-9a-f]{64})"`, out)
+	back := filepath.Join(t.TempDir(), "back")
+	cli(``, "store", "get", dirRoot, "--out", back, "--server", n.Store, "--key-file", keyFile(6))
+	if got, _ := os.ReadFile(filepath.Join(back, "b.csv")); string(got) != data+"4000,one more row,pos\n" {
+		t.Fatal("directory round trip through the CLI differs")
+	}
+	owned := filepath.Join(t.TempDir(), "owned.csv")
+	cli(``, "store", "get", root.String(), "--asset", asset, "--out", owned, "--server", n.Store, "--key-file", keyFile(4))
+	if got, _ := os.ReadFile(owned); string(got) != data {
+		t.Fatal("private file through the CLI differs")
+	}
+	cli(`labels.csv`, "store", "ls", "--server", n.Store, "--key-file", keyFile(4))
+	// A licensee cannot republish the private bytes through the store.
+	leakOut, err := exec.Command(n.Bin, "store", "put", owned, "--server", n.Store, "--key-file", keyFile(6)).CombinedOutput()
+	if err == nil || !strings.Contains(string(leakOut), "stored privately") {
+		t.Fatalf("public copy of a private object: %v\n%s", err, leakOut)
+	}
 
 	// A replayed sign-in message is refused.
 	var nonce struct{ Nonce, Domain string }

@@ -25,8 +25,9 @@ type Chain struct {
 
 // Command returns `store`; defaultDir is used when --dir is not given.
 func Command(defaultDir string, chain Chain) *cobra.Command {
-	var dir, s3url string
+	var dir, s3url, serverURL string
 	var showProgress bool
+	var keys keyFlags
 	c := &cobra.Command{
 		Use:   "store",
 		Short: "Content-addressed blob store: put, get, ls, verify, sign, trace, serve",
@@ -37,6 +38,10 @@ verified against it.`,
 	c.PersistentFlags().StringVar(&dir, "dir", defaultDir, "store folder (the local backend, the node key and the export ledger)")
 	c.PersistentFlags().StringVar(&s3url, "s3", "", "keep chunks and manifests in S3-compatible storage: s3://ACCESS:SECRET@host:port/bucket[/prefix][?tls=1]")
 	c.PersistentFlags().BoolVar(&showProgress, "progress", isTerminal(os.Stderr), "draw a progress bar on standard error")
+	c.PersistentFlags().StringVar(&serverURL, "server", "", "use a store's HTTP API (e.g. http://127.0.0.1:8090, what sahara up serves) instead of a local folder; signs in with the key")
+	c.PersistentFlags().StringVar(&keys.file, "key-file", "", "file holding a hex private key (sign, and sign-in with --server); or set SAHARA_PRIVATE_KEY")
+	c.PersistentFlags().StringVar(&keys.hex, "key", "", "hex private key (prefer --key-file or SAHARA_PRIVATE_KEY)")
+	remote := func() (*remoteStore, error) { return signIn(serverURL, keys) }
 	open := func() (*store.Store, error) { return openStore(dir, s3url) }
 	// openFor parses a root argument and opens the store.
 	openFor := func(arg string) (store.Hash, *store.Store, error) {
@@ -54,6 +59,13 @@ verified against it.`,
 		Short: "Store a file, a directory or standard input (-) and print its root and size",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if serverURL != "" {
+				rs, err := remote()
+				if err != nil {
+					return err
+				}
+				return rs.put(cmd, args[0], private, showProgress)
+			}
 			s, err := open()
 			if err != nil {
 				return err
@@ -111,11 +123,19 @@ verified against it.`,
 	put.Flags().BoolVar(&private, "private", false, "encrypt at rest (AES-256-GCM, a data key per object wrapped by the node key); released over HTTP only to license holders")
 	var out string
 	var offset, length int64
+	var asset uint64
 	get := &cobra.Command{
 		Use:   "get ROOT",
 		Short: "Write an object (or a byte range of it) to --out or standard output, verified",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if serverURL != "" {
+				rs, err := remote()
+				if err != nil {
+					return err
+				}
+				return rs.get(cmd, args[0], asset, out, offset, length, showProgress)
+			}
 			root, s, err := openFor(args[0])
 			if err != nil {
 				return err
@@ -167,34 +187,50 @@ verified against it.`,
 	get.Flags().StringVar(&out, "out", "", "output file, or a new folder for a directory (written only if every chunk verifies)")
 	get.Flags().Int64Var(&offset, "offset", 0, "first byte")
 	get.Flags().Int64Var(&length, "length", -1, "bytes to read (default: to the end)")
+	get.Flags().Uint64Var(&asset, "asset", 0, "with --server: the asset a private object belongs to (your license of it is checked)")
 
 	ls := &cobra.Command{
 		Use:   "ls",
 		Short: "List stored objects",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ms []*store.Manifest
+			if serverURL != "" {
+				rs, err := remote()
+				if err != nil {
+					return err
+				}
+				if ms, err = rs.list(); err != nil {
+					return err
+				}
+				return printList(cmd, ms)
+			}
 			s, err := open()
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			ms, err := s.List()
+			ms, err = s.List()
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ROOT\tSIZE\tKIND\tPRIVATE\tNAME\tCREATED")
-			for _, m := range ms {
-				kind := m.Kind
-				if kind == "" {
-					kind = "file"
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%v\t%s\t%s\n", m.Root, m.Size, kind, m.Private(), m.Name, m.Created.Format(time.RFC3339))
-			}
-			return tw.Flush()
+			return printList(cmd, ms)
 		},
 	}
-	verify, sign := verifyCmds(open, chain)
+	verify, sign := verifyCmds(open, chain, &keys)
 	c.AddCommand(verify, sign, traceCmd(&dir), serveCmd(&dir, open, chain))
 	c.AddCommand(put, get, ls)
 	return c
+}
+
+func printList(cmd *cobra.Command, ms []*store.Manifest) error {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOT\tSIZE\tKIND\tPRIVATE\tNAME\tCREATED")
+	for _, m := range ms {
+		kind := m.Kind
+		if kind == "" {
+			kind = "file"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%v\t%s\t%s\n", m.Root, m.Size, kind, m.Private(), m.Name, m.Created.Format(time.RFC3339))
+	}
+	return tw.Flush()
 }

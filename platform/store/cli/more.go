@@ -88,7 +88,10 @@ func readKey(hexKey, file string) ([]byte, error) {
 	return k, nil
 }
 
-func verifyCmds(open func() (*store.Store, error), chain Chain) (*cobra.Command, *cobra.Command) {
+// keyFlags name the signer's key (sign, and sign-in with --server).
+type keyFlags struct{ hex, file string }
+
+func verifyCmds(open func() (*store.Store, error), chain Chain, keys *keyFlags) (*cobra.Command, *cobra.Command) {
 	var file, sigPath, owner string
 	var chainID uint64
 	verify := &cobra.Command{
@@ -174,7 +177,7 @@ is over ROOT and the size, and names the signer; --owner requires a given signer
 	verify.Flags().StringVar(&owner, "owner", "", "require this signer (0x address), e.g. the asset's on-chain owner")
 	verify.Flags().Uint64Var(&chainID, "chain-id", 0, "EVM chain id of the signature's domain (default: the one in the file)")
 
-	var key, keyFile, out string
+	var out string
 	sign := &cobra.Command{
 		Use:   "sign ROOT",
 		Short: "Sign a stored object's root and size as its owner (EIP-712) and write the signature file",
@@ -193,7 +196,7 @@ is over ROOT and the size, and names the signer; --owner requires a given signer
 			if err != nil {
 				return err
 			}
-			k, err := readKey(key, keyFile)
+			k, err := readKey(keys.hex, keys.file)
 			if err != nil {
 				return err
 			}
@@ -209,8 +212,6 @@ is over ROOT and the size, and names the signer; --owner requires a given signer
 			return os.WriteFile(out, append(bz, '\n'), 0o644)
 		},
 	}
-	sign.Flags().StringVar(&key, "key", "", "hex private key (prefer --key-file or SAHARA_PRIVATE_KEY)")
-	sign.Flags().StringVar(&keyFile, "key-file", "", "file holding the hex private key")
 	sign.Flags().StringVar(&out, "out", "", "write the signature here instead of standard output")
 	return verify, sign
 }

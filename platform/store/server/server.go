@@ -86,7 +86,10 @@ func storeErr(err error) *apiError {
 	var tl *store.TooLargeError
 	var rm *store.RootMismatchError
 	var ce *store.CorruptError
+	var ac *store.AccessConflictError
 	switch {
+	case errors.As(err, &ac):
+		return fail(409, "%s", err)
 	case errors.As(err, &nf):
 		return fail(404, "%s", err)
 	case errors.As(err, &tl):
