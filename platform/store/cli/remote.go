@@ -300,4 +300,3 @@ func (r *remoteStore) list() ([]*store.Manifest, error) {
 	}
 	return out, nil
 }
-
