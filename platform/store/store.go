@@ -60,6 +60,7 @@ type Store struct {
 	b        Backend
 	key      *NodeKey
 	chunking Chunking
+	commitMu sync.Mutex
 }
 
 // New makes a store over a backend; key wraps private objects' data keys
@@ -260,6 +261,8 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	// the stored object, and a copy with the other access is refused (a
 	// public copy would publish a private asset's bytes; a private one
 	// would lock readers out of a public object).
+	s.commitMu.Lock() // check and commit as one step within this process
+	defer s.commitMu.Unlock()
 	if old, err := s.Manifest(m.Root); err == nil {
 		if old.Private() != m.Private() {
 			return nil, st, &AccessConflictError{Root: m.Root, Private: old.Private()}
