@@ -231,3 +231,27 @@ func TestSameBytesOtherAccessIsRefused(t *testing.T) {
 		t.Fatalf("the private object after the refused copies: %v", err)
 	}
 }
+
+// A directory whose listing does not hash to the expected root is not
+// committed.
+func TestDirectoryExpectedRoot(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	defer s.Close()
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"x.txt": "x"})
+	wrong := Hash{9}
+	var rm *RootMismatchError
+	if _, err := s.PutDir(src, PutOptions{Expect: &wrong}); !errors.As(err, &rm) {
+		t.Fatalf("wrong root: %v", err)
+	}
+	objs, _ := s.List()
+	for _, o := range objs {
+		if o.Kind == KindDir {
+			t.Fatal("a directory with the wrong root was committed")
+		}
+	}
+	m, err := s.PutDir(src, PutOptions{Expect: &rm.Got})
+	if err != nil || m.Root != rm.Got {
+		t.Fatalf("right root: %v", err)
+	}
+}

@@ -173,11 +173,9 @@ func (s *srv) put(w http.ResponseWriter, r *http.Request) {
 	var st store.PutStats
 	var err error
 	if boolParam(r, "dir") {
-		exp := o.Expect
-		o.Expect = nil
-		if m, err = s.Store.PutTar(body, o); err == nil && exp != nil && m.Root != *exp {
-			err = &store.RootMismatchError{Want: *exp, Got: m.Root}
-		}
+		// The expected root is the listing's: checked before the directory
+		// is committed (its files are objects of their own).
+		m, err = s.Store.PutTar(body, o)
 	} else {
 		m, st, err = s.Store.PutWith(body, o)
 	}
