@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -183,6 +184,7 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		}
 	}()
 	var writeErr error
+	var writeFailed atomic.Bool // lets the reader stop early instead of reading the rest of the stream
 	var stored []Hash // private objects: the encrypted chunks' hashes, written by the writer only
 	done := make(chan struct{})
 	go func() {
@@ -217,12 +219,15 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 					st.NewBytes += int64(len(data))
 					return batch.PutChunk(key, data)
 				}()
+				if writeErr != nil {
+					writeFailed.Store(true)
+				}
 			}
 			free <- it.data[:0]
 		}
 	}()
 	var readErr error
-	for {
+	for !writeFailed.Load() {
 		c, err := k.Next()
 		if errors.Is(err, io.EOF) {
 			break

@@ -332,3 +332,30 @@ func TestParseS3URL(t *testing.T) {
 		}
 	}
 }
+
+type failingBatch struct{ Batch }
+
+func (failingBatch) PutChunk(Hash, []byte) error { return errors.New("disk full") }
+
+type failingBackend struct{ Backend }
+
+func (f failingBackend) NewBatch() (Batch, error) {
+	b, err := f.Backend.NewBatch()
+	return failingBatch{b}, err
+}
+
+// When the backend fails, the put stops reading the stream (an HTTP upload
+// is not read to its end first) and stores nothing.
+func TestBackendFailureStopsTheRead(t *testing.T) {
+	base, _ := Open(t.TempDir())
+	defer base.Close()
+	s := New(failingBackend{base.b}, base.key)
+	src := &failingReader{r: io.LimitReader(rand.New(rand.NewSource(1)), 1<<30), after: 1 << 30}
+	_, _, err := s.PutWith(src, PutOptions{})
+	if err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "nothing was stored") {
+		t.Fatalf("error %v", err)
+	}
+	if src.n > 64<<20 {
+		t.Fatalf("read %d MiB of a 1 GiB stream after the first failed write", src.n>>20)
+	}
+}
