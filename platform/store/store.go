@@ -185,7 +185,7 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	}()
 	var writeErr error
 	var writeFailed atomic.Bool // lets the reader stop early instead of reading the rest of the stream
-	var stored []Hash // private objects: the encrypted chunks' hashes, written by the writer only
+	var stored []Hash           // private objects: the encrypted chunks' hashes, written by the writer only
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
