@@ -213,7 +213,7 @@ type result struct {
 	txs   int
 	gas   uint64 // mean gas used
 	limit uint64 // gas limit of each transaction (1.5x eth_estimateGas)
-	tps float64
+	tps   float64
 }
 
 // measure pre-signs count transactions per sender, submits them concurrently (each sender in

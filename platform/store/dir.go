@@ -220,6 +220,13 @@ func (s *Store) GetDir(root Hash, dest string) error {
 	if err != nil {
 		return err
 	}
+	return IntoNewFolder(dest, func(tmp string) error { return s.writeEntries(l, tmp) })
+}
+
+// IntoNewFolder fills a temporary folder beside dest and renames it to
+// dest only if fill succeeds: dest, which must not exist, ends up
+// complete or absent.
+func IntoNewFolder(dest string, fill func(tmp string) error) error {
 	if _, err := os.Lstat(dest); err == nil {
 		return fmt.Errorf("%s already exists: choose a new folder", dest)
 	}
@@ -227,12 +234,19 @@ func (s *Store) GetDir(root Hash, dest string) error {
 	if err != nil {
 		return err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
-		}
-	}()
+	if err := fill(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeEntries writes a listing's files, verified, under tmp.
+func (s *Store) writeEntries(l *DirListing, tmp string) error {
 	for _, e := range l.Entries {
 		p := filepath.Join(tmp, filepath.FromSlash(e.Path))
 		if !strings.HasPrefix(p, tmp+string(filepath.Separator)) {
@@ -263,9 +277,5 @@ func (s *Store) GetDir(root Hash, dest string) error {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 	}
-	if err := os.Rename(tmp, dest); err != nil {
-		return err
-	}
-	ok = true
 	return nil
 }

@@ -222,56 +222,40 @@ func (r *remoteStore) get(cmd *cobra.Command, arg string, asset uint64, out stri
 // extractTar writes a tar into a new folder, all or nothing, refusing
 // entries that would leave it.
 func extractTar(r io.Reader, dest string) error {
-	if _, err := os.Lstat(dest); err == nil {
-		return fmt.Errorf("%s already exists: choose a new folder", dest)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".partial-*")
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
+	return store.IntoNewFolder(dest, func(tmp string) error {
+		tr := tar.NewReader(r)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading the directory stream: %w", err)
+			}
+			p, err := store.CleanEntryPath(h.Name)
+			if err != nil {
+				return err
+			}
+			if h.Typeflag != tar.TypeReg {
+				return fmt.Errorf("entry %q is not a regular file", h.Name)
+			}
+			full := filepath.Join(tmp, filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(h.Mode&0o777)|0o600)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
 		}
-	}()
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading the directory stream: %w", err)
-		}
-		p, err := store.CleanEntryPath(h.Name)
-		if err != nil {
-			return err
-		}
-		if h.Typeflag != tar.TypeReg {
-			return fmt.Errorf("entry %q is not a regular file", h.Name)
-		}
-		full := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(h.Mode&0o777)|0o600)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, tr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	})
 }
 
 // list returns the server's objects as manifests (without chunk lists).
