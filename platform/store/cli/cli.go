@@ -43,15 +43,6 @@ verified against it.`,
 	c.PersistentFlags().StringVar(&keys.hex, "key", "", "hex private key (prefer --key-file or SAHARA_PRIVATE_KEY)")
 	remote := func() (*remoteStore, error) { return signIn(serverURL, keys) }
 	open := func() (*store.Store, error) { return openStore(dir, s3url) }
-	// openFor parses a root argument and opens the store.
-	openFor := func(arg string) (store.Hash, *store.Store, error) {
-		root, err := store.ParseHash(arg)
-		if err != nil {
-			return root, nil, err
-		}
-		s, err := open()
-		return root, s, err
-	}
 
 	var private bool
 	put := &cobra.Command{
@@ -136,29 +127,21 @@ verified against it.`,
 				}
 				return rs.get(cmd, args[0], asset, out, offset, length, showProgress)
 			}
-			root, s, err := openFor(args[0])
+			s, m, err := openManifest(open, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			m, err := s.Manifest(root)
-			if err != nil {
-				return err
-			}
+			root := m.Root
 			if m.Kind == store.KindDir {
 				if out == "" {
 					return fmt.Errorf("object %s is a directory: give --out FOLDER (a new folder)", root)
 				}
 				return s.GetDir(root, out)
 			}
-			var w io.Writer = cmd.OutOrStdout()
-			var f *os.File
-			if out != "" {
-				if f, err = os.CreateTemp(filepath.Dir(out), ".get-*"); err != nil {
-					return err
-				}
-				defer os.Remove(f.Name())
-				w = f
+			w, commit, err := outputFile(cmd, out)
+			if err != nil {
+				return err
 			}
 			if length < 0 {
 				length = m.Size - offset
@@ -172,16 +155,7 @@ verified against it.`,
 			if bar != nil {
 				bar.finish()
 			}
-			if f == nil {
-				return err
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err // the partial file is removed: a verified copy or none
-			}
-			return os.Rename(f.Name(), out)
+			return commit(err)
 		},
 	}
 	get.Flags().StringVar(&out, "out", "", "output file, or a new folder for a directory (written only if every chunk verifies)")
@@ -233,4 +207,48 @@ func printList(cmd *cobra.Command, ms []*store.Manifest) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%v\t%s\t%s\n", m.Root, m.Size, kind, m.Private(), m.Name, m.Created.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// outputFile is where a get writes: standard output, or (with out) a
+// temporary file beside out that commit renames into place only if the
+// whole copy succeeded — a verified copy or none.
+func outputFile(cmd *cobra.Command, out string) (io.Writer, func(error) error, error) {
+	if out == "" {
+		return cmd.OutOrStdout(), func(err error) error { return err }, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(out), ".get-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func(err error) error {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), out)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+		return err
+	}, nil
+}
+
+// openManifest parses a root argument, opens the store and reads the
+// object's manifest; the caller closes the store.
+func openManifest(open func() (*store.Store, error), arg string) (*store.Store, *store.Manifest, error) {
+	root, err := store.ParseHash(arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := open()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.Manifest(root)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, m, nil
 }

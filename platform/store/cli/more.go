@@ -183,19 +183,12 @@ is over ROOT and the size, and names the signer; --owner requires a given signer
 		Short: "Sign a stored object's root and size as its owner (EIP-712) and write the signature file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			root, err := store.ParseHash(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := open()
+			s, m, err := openManifest(open, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			m, err := s.Manifest(root)
-			if err != nil {
-				return err
-			}
+			root := m.Root
 			k, err := readKey(keys.hex, keys.file)
 			if err != nil {
 				return err

@@ -167,14 +167,9 @@ func (r *remoteStore) get(cmd *cobra.Command, arg string, asset uint64, out stri
 		return err
 	}
 	defer res.Body.Close()
-	var w io.Writer = cmd.OutOrStdout()
-	var f *os.File
-	if out != "" {
-		if f, err = os.CreateTemp(filepath.Dir(out), ".get-*"); err != nil {
-			return err
-		}
-		defer os.Remove(f.Name())
-		w = f
+	w, commit, err := outputFile(cmd, out)
+	if err != nil {
+		return err
 	}
 	var bar *progress
 	if showBar && out != "" {
@@ -207,16 +202,7 @@ func (r *remoteStore) get(cmd *cobra.Command, arg string, asset uint64, out stri
 			err = fmt.Errorf("the bytes received hash to %s, not %s: not written", got, root)
 		}
 	}
-	if f == nil {
-		return err
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), out)
+	return commit(err)
 }
 
 // extractTar writes a tar into a new folder, all or nothing, refusing
