@@ -56,6 +56,8 @@ var variants = []variant{
 	{name: "sahara", about: "as `sahara up` runs it: GOGC=400 (set by the binary), timeout_commit 1s"},
 	{name: "gogc100", about: "Go's default collector pacing (GOGC=100): what the stock stack runs with", env: []string{"GOGC=100"}},
 	{name: "blockstm2", about: "sahara + BlockSTM parallel execution with 2 workers (SAHARA_BLOCK_STM=2)", env: []string{"SAHARA_BLOCK_STM=2"}},
+	{name: "fullrecheck", about: "sahara with the library's txpool rechecker: the whole ante handler on every pending tx after every block (SAHARA_RECHECK=full)",
+		env: []string{"SAHARA_RECHECK=full"}},
 	// Measured once and rejected; run only when named with -variant.
 	{name: "tc300", about: "sahara + CometBFT timeout_commit 300ms", optional: true,
 		apply: func(home string) error {

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"os"
+
 	evmmempool "github.com/cosmos/evm/mempool"
+	"github.com/cosmos/evm/mempool/txpool/legacypool"
 	evmserver "github.com/cosmos/evm/server"
 	evmtypes "github.com/cosmos/evm/x/vm/types"
 
@@ -29,8 +32,13 @@ func (app *App) configureEVMMempool(appOpts servertypes.AppOptions, logger log.L
 	if err := evmserver.ValidateReapBounds(appOpts, mpConfig.BlockGasLimit); err != nil {
 		return err
 	}
+	var evmRechecker legacypool.Rechecker = newLightRechecker(mpConfig.AnteHandler, txEncoder, app.EVMKeeper, app.AccountKeeper, app.FeeMarketKeeper)
+	if os.Getenv("SAHARA_RECHECK") == "full" {
+		// The library's rechecker (the whole ante handler on every recheck), for side-by-side benchmarks.
+		evmRechecker = evmmempool.NewTxRechecker(mpConfig.AnteHandler, txEncoder)
+	}
 	mempool := evmmempool.NewMempool(app.CreateQueryContext, logger, app.EVMKeeper, app.FeeMarketKeeper, app.txConfig,
-		evmmempool.NewTxRechecker(mpConfig.AnteHandler, txEncoder), evmmempool.NewTxRechecker(mpConfig.AnteHandler, txEncoder),
+		evmRechecker, evmmempool.NewTxRechecker(mpConfig.AnteHandler, txEncoder),
 		mpConfig, cosmosPoolMaxTx)
 	app.EVMMempool = mempool
 
