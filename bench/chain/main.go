@@ -63,6 +63,10 @@ var variants = []variant{
 		apply: func(home string) error {
 			return network.PatchCometConfig(home, func(c *cmtcfg.Config) { c.Consensus.TimeoutCommit = 300 * time.Millisecond })
 		}},
+	{name: "tc500", about: "sahara + CometBFT timeout_commit 500ms", optional: true,
+		apply: func(home string) error {
+			return network.PatchCometConfig(home, func(c *cmtcfg.Config) { c.Consensus.TimeoutCommit = 500 * time.Millisecond })
+		}},
 	{name: "stockpool", about: "sahara with the library's txpool (5,120 global / 16 per-account slots, 1,024 queued) and IAVL cache (781,250 nodes)", optional: true,
 		apply: func(home string) error {
 			return network.PatchAppConfig(home, func(ac *network.AppConfig) {

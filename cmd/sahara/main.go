@@ -21,6 +21,7 @@ import (
 )
 
 func main() {
+	pinSDKConfigScope()
 	tuneGC()
 	chaincmd.AddUpService(storeService)
 	root := &cobra.Command{
