@@ -556,16 +556,6 @@ func writeProtocolGenesis(home string, addr func(int) sdk.AccAddress, nSenders, 
 	if state["feemarket"], err = json.Marshal(fm); err != nil {
 		return err
 	}
-	if blockGas > 0 {
-		var cons map[string]map[string]map[string]any
-		if err := json.Unmarshal(doc["consensus"], &cons); err != nil {
-			return err
-		}
-		cons["params"]["block"]["max_gas"] = strconv.FormatInt(blockGas, 10)
-		if doc["consensus"], err = json.Marshal(cons); err != nil {
-			return err
-		}
-	}
 	state[rt.ModuleName] = cdc.MustMarshalJSON(reg)
 	state[lt.ModuleName] = cdc.MustMarshalJSON(lic)
 	state[yt.ModuleName] = cdc.MustMarshalJSON(roy)
@@ -576,7 +566,13 @@ func writeProtocolGenesis(home string, addr func(int) sdk.AccAddress, nSenders, 
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, out, 0o600)
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		return err
+	}
+	if blockGas > 0 {
+		return network.PatchBlockMaxGas(home, blockGas)
+	}
+	return nil
 }
 
 func commas(v uint64) string {

@@ -9,6 +9,7 @@ import (
 	cmtcfg "github.com/cometbft/cometbft/config"
 
 	srvconfig "github.com/cosmos/cosmos-sdk/server/config"
+	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
 )
 
 // PatchCometConfig rewrites <home>/config/config.toml after fn changes it;
@@ -46,4 +47,19 @@ func PatchAppConfig(home string, fn func(*AppConfig)) error {
 	srvconfig.SetConfigTemplate(AppConfigTemplate)
 	srvconfig.WriteConfigFile(path, ac)
 	return nil
+}
+
+// PatchBlockMaxGas sets the block gas limit (consensus params) in <home>/config/genesis.json.
+// Only before the chain's first start: afterwards the limit lives in state.
+func PatchBlockMaxGas(home string, gas int64) error {
+	path := filepath.Join(home, "config", "genesis.json")
+	gen, err := genutiltypes.AppGenesisFromFile(path)
+	if err != nil {
+		return err
+	}
+	if gen.Consensus == nil || gen.Consensus.Params == nil {
+		return fmt.Errorf("%s has no consensus params", path)
+	}
+	gen.Consensus.Params.Block.MaxGas = gas
+	return gen.SaveAs(path)
 }
