@@ -62,39 +62,25 @@ verified against it.`,
 				return err
 			}
 			defer s.Close()
-			o := store.PutOptions{Name: "stdin", Private: private}
-			var r io.Reader = os.Stdin
-			var total int64
-			isDir := false
-			if args[0] != "-" {
-				fi, err := os.Stat(args[0])
-				if err != nil {
-					return err
-				}
-				o.Name, isDir = filepath.Base(args[0]), fi.IsDir()
-				if isDir {
-					total = dirSize(args[0])
-				} else {
-					f, err := os.Open(args[0])
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					r, total = f, fi.Size()
-				}
+			src, err := openPutSource(args[0])
+			if err != nil {
+				return err
 			}
+			defer src.Close()
+			o := store.PutOptions{Name: src.name, Private: private}
 			var bar *progress
 			if showProgress {
-				bar = newProgress(cmd.ErrOrStderr(), "put", total)
+				bar = newProgress(cmd.ErrOrStderr(), "put", src.total)
 				o.Progress = bar.set
 			}
 			t0 := time.Now()
 			var m *store.Manifest
 			var st store.PutStats
+			isDir := src.isDir
 			if isDir {
 				m, err = s.PutDir(args[0], o)
 			} else {
-				m, st, err = s.PutWith(r, o)
+				m, st, err = s.PutWith(src.file, o)
 			}
 			if bar != nil {
 				bar.finish()
@@ -251,4 +237,41 @@ func openManifest(open func() (*store.Store, error), arg string) (*store.Store, 
 		return nil, nil, err
 	}
 	return s, m, nil
+}
+
+// putSource is what put reads: standard input ("-"), a file, or a folder (read by the caller).
+type putSource struct {
+	name  string
+	isDir bool
+	file  io.Reader // standard input or the open file; nil for a folder
+	total int64     // bytes, for the progress bar (0: unknown)
+	close func() error
+}
+
+func (p putSource) Close() error {
+	if p.close == nil {
+		return nil
+	}
+	return p.close()
+}
+
+func openPutSource(path string) (putSource, error) {
+	if path == "-" {
+		return putSource{name: "stdin", file: os.Stdin}, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return putSource{}, err
+	}
+	src := putSource{name: filepath.Base(path), isDir: fi.IsDir()}
+	if src.isDir {
+		src.total = dirSize(path)
+		return src, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return putSource{}, err
+	}
+	src.file, src.total, src.close = f, fi.Size(), f.Close
+	return src, nil
 }

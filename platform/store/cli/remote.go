@@ -41,29 +41,18 @@ func (r *remoteStore) put(cmd *cobra.Command, path string, private, showBar bool
 	if private {
 		q.Set("private", "1")
 	}
-	var body io.Reader = os.Stdin
-	var total int64
-	q.Set("name", "stdin")
-	if path != "-" {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return err
-		}
-		q.Set("name", filepath.Base(path))
-		if fi.IsDir() {
-			q.Set("dir", "1")
-			total = dirSize(path)
-			pr, pw := io.Pipe()
-			go func() { pw.CloseWithError(writeTar(pw, path)) }()
-			body = pr
-		} else {
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			body, total = f, fi.Size()
-		}
+	src, err := openPutSource(path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	q.Set("name", src.name)
+	body, total := src.file, src.total
+	if src.isDir {
+		q.Set("dir", "1")
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(writeTar(pw, path)) }()
+		body = pr
 	}
 	var bar *progress
 	if showBar {
@@ -246,27 +235,13 @@ func extractTar(r io.Reader, dest string) error {
 
 // list returns the server's objects as manifests (without chunk lists).
 func (r *remoteStore) list() ([]*store.Manifest, error) {
-	var ls []struct {
-		Root    store.Hash `json:"root"`
-		Size    int64      `json:"size"`
-		Name    string     `json:"name"`
-		Kind    string     `json:"kind"`
-		Private bool       `json:"private"`
-		Created time.Time  `json:"created"`
-	}
+	var ls []server.Listing
 	if err := r.c.JSON("GET", "/v1/objects", nil, &ls); err != nil {
 		return nil, err
 	}
 	out := make([]*store.Manifest, 0, len(ls))
 	for _, l := range ls {
-		m := &store.Manifest{Root: l.Root, Size: l.Size, Name: l.Name, Kind: l.Kind, Created: l.Created}
-		if m.Kind == "file" {
-			m.Kind = ""
-		}
-		if l.Private {
-			m.Encryption = &store.Envelope{}
-		}
-		out = append(out, m)
+		out = append(out, l.Manifest())
 	}
 	return out, nil
 }

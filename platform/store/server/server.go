@@ -194,7 +194,8 @@ func kindOf(m *store.Manifest) string {
 	return m.Kind
 }
 
-type listed struct {
+// Listing is one object in GET /v1/objects.
+type Listing struct {
 	Root    store.Hash `json:"root"`
 	Size    int64      `json:"size"`
 	Name    string     `json:"name,omitempty"`
@@ -203,15 +204,28 @@ type listed struct {
 	Created time.Time  `json:"created"`
 }
 
+// Manifest is the listing as a manifest without its chunk list; a private object gets an empty
+// envelope so Private() reports it.
+func (l Listing) Manifest() *store.Manifest {
+	m := &store.Manifest{Root: l.Root, Size: l.Size, Name: l.Name, Kind: l.Kind, Created: l.Created}
+	if m.Kind == "file" {
+		m.Kind = ""
+	}
+	if l.Private {
+		m.Encryption = &store.Envelope{}
+	}
+	return m
+}
+
 func (s *srv) list(w http.ResponseWriter, r *http.Request) {
 	ms, err := s.Store.List()
 	if err != nil {
 		writeErr(w, storeErr(err))
 		return
 	}
-	out := make([]listed, 0, len(ms))
+	out := make([]Listing, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, listed{m.Root, m.Size, m.Name, kindOf(m), m.Private(), m.Created})
+		out = append(out, Listing{m.Root, m.Size, m.Name, kindOf(m), m.Private(), m.Created})
 	}
 	writeJSON(w, 200, out)
 }

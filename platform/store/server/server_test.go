@@ -202,7 +202,7 @@ func TestUploadsBadInput(t *testing.T) {
 	conn.Write(data[:200_000])
 	conn.Close()
 	// Nothing above left an object.
-	var list []listed
+	var list []Listing
 	if err := u.c.JSON("GET", "/v1/objects", nil, &list); err != nil || len(list) != 0 {
 		t.Fatalf("after bad uploads: %v, %d objects", err, len(list))
 	}
