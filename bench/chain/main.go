@@ -67,6 +67,10 @@ var variants = []variant{
 		apply: func(home string) error {
 			return network.PatchCometConfig(home, func(c *cmtcfg.Config) { c.Consensus.TimeoutCommit = 500 * time.Millisecond })
 		}},
+	{name: "allevents", about: "sahara with CometBFT's tx indexer writing every event attribute (index-events = [], the SDK default)", optional: true,
+		apply: func(home string) error {
+			return network.PatchAppConfig(home, func(ac *network.AppConfig) { ac.IndexEvents = nil })
+		}},
 	{name: "gas200", about: "sahara with a 200M block gas limit (twice the default)", optional: true,
 		apply: func(home string) error { return network.PatchBlockMaxGas(home, 2*network.BlockMaxGas) }},
 	{name: "stockpool", about: "sahara with the library's txpool (5,120 global / 16 per-account slots, 1,024 queued) and IAVL cache (781,250 nodes)", optional: true,

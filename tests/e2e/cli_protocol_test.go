@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cosmos/cosmos-sdk/types/bech32"
+	"github.com/ethereum/go-ethereum/common"
+
+	"sahara/chain/app"
 	"sahara/internal/testnode"
 )
 
@@ -54,6 +58,11 @@ func TestProtocolCLI(t *testing.T) {
 	run(`total: nothing`, "royalty", "claimable", n.Accounts[7].Address)
 	run(`claimed 8500asah`, "royalty", "claim", "--from", "dev3")
 	run(`nothing to claim`, "royalty", "claim", "--from", "dev3")
+
+	// CometBFT's tx index holds the attributes listed in network.IndexedEvents, not every one.
+	run(`(?m)^total_count: "?1"?$`, "q", "txs", "--query", "sahara.royalty.v1.paid.asset_id='"+model+"'")
+	run(`(?m)^total_count: "?1"?$`, "q", "txs", "--query", "sahara.registry.v1.asset_registered.owner='"+bech32Of(t, n.Accounts[7].Address)+"'")
+	run(`(?m)^total_count: "?0"?$`, "q", "txs", "--query", "sahara.royalty.v1.paid.amount='10000asah'")
 }
 
 // runCLI runs `sahara ARGS --home <node>` and checks its output matches the regexp want.
@@ -68,6 +77,16 @@ func runCLI(t *testing.T, n *testnode.Node, want string, args ...string) string 
 		t.Fatalf("sahara %s:\n%s\nwant /%s/", strings.Join(args, " "), out, want)
 	}
 	return string(out)
+}
+
+// bech32Of is the Cosmos form of a 0x address.
+func bech32Of(t *testing.T, hex string) string {
+	t.Helper()
+	s, err := bech32.ConvertAndEncode(app.Bech32Prefix, common.HexToAddress(hex).Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func writeFile(t *testing.T, path, s string) {
