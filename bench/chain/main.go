@@ -48,6 +48,7 @@ type variant struct {
 	about    string
 	optional bool // run only when named with -variant
 	env      []string
+	upArgs   []string // for the chain's first start (genesis settings)
 	apply    func(home string) error
 }
 
@@ -72,7 +73,7 @@ var variants = []variant{
 			return network.PatchAppConfig(home, func(ac *network.AppConfig) { ac.IndexEvents = nil })
 		}},
 	{name: "gas200", about: "sahara with a 200M block gas limit (twice the default)", optional: true,
-		apply: func(home string) error { return network.PatchBlockMaxGas(home, 2*network.BlockMaxGas) }},
+		upArgs: []string{"--block-gas", strconv.Itoa(2 * network.BlockMaxGas)}},
 	{name: "stockpool", about: "sahara with the library's txpool (5,120 global / 16 per-account slots, 1,024 queued) and IAVL cache (781,250 nodes)", optional: true,
 		apply: func(home string) error {
 			return network.PatchAppConfig(home, func(ac *network.AppConfig) {
@@ -91,6 +92,7 @@ type config struct {
 	warmup, measure     time.Duration
 	keep                bool
 	pprof               string
+	erc20Gas            uint64
 }
 
 func main() {
@@ -104,6 +106,7 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", 10*time.Second, "load before measuring")
 	flag.DurationVar(&c.measure, "measure", 60*time.Second, "steady-state window measured")
 	flag.BoolVar(&c.keep, "keep", false, "keep the chain homes")
+	flag.Uint64Var(&c.erc20Gas, "erc20-gas", 0, "gas limit of every ERC-20 transfer (default: eth_estimateGas, as a wallet sets it)")
 	flag.StringVar(&c.pprof, "pprof", "", "write a 15 s CPU profile of the node, taken mid-measurement, to this file prefix")
 	flag.Parse()
 
@@ -170,7 +173,7 @@ func run(c config, workload string, v variant) (*result, error) {
 	bin, _ := filepath.Abs(c.bin)
 	// First start creates the chain with the senders funded in genesis;
 	// then the variant's configuration is applied and the node restarted.
-	n, err := testnode.StartUp(ctx, bin, home, "--accounts", strconv.Itoa(c.senders+1), "--log_level", "error")
+	n, err := testnode.StartUp(ctx, bin, home, append([]string{"--accounts", strconv.Itoa(c.senders + 1), "--log_level", "error"}, v.upArgs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -238,9 +241,33 @@ func run(c config, workload string, v variant) (*result, error) {
 		if err := fundTokens(ctx, cl, owner, addr, tok, wallets); err != nil {
 			return nil, err
 		}
+		// Gas limits as a wallet sets them, from eth_estimateGas: a sender's first transfer
+		// creates its recipient's balance (a zero-to-nonzero store), later ones update it, and
+		// the second is the cheaper estimate (a transfer to the owner, who holds tokens). Blocks
+		// are packed by gas limit, so a flat over-provision would shrink them.
+		estimate := func(to common.Address) (uint64, error) {
+			data, _ := tok.ABI.Pack("transfer", to, big.NewInt(1))
+			return cl.EstimateGas(ctx, ethereum.CallMsg{From: wallets[0].Address, To: &addr, Data: data})
+		}
+		gasFirst, err := estimate(recipientOf(wallets[0].Address))
+		if err != nil {
+			return nil, err
+		}
+		gasNext, err := estimate(owner.Address)
+		if err != nil {
+			return nil, err
+		}
+		if c.erc20Gas > 0 {
+			gasFirst, gasNext = c.erc20Gas, c.erc20Gas
+		}
+		fmt.Fprintf(os.Stderr, "erc20 gas limits (eth_estimateGas): %d for a sender's first transfer, %d after\n", gasFirst, gasNext)
 		build = func(w *evmclient.Wallet, nonce uint64) (*types.Transaction, error) {
 			data, _ := tok.ABI.Pack("transfer", recipientOf(w.Address), big.NewInt(1))
-			return cl.Sign(w, evmclient.TxOpts{Nonce: nonce, To: &addr, Gas: 60_000, Data: data, Fees: fees})
+			gas := gasNext
+			if nonce == startNonce {
+				gas = gasFirst
+			}
+			return cl.Sign(w, evmclient.TxOpts{Nonce: nonce, To: &addr, Gas: gas, Data: data, Fees: fees})
 		}
 	}
 	// Pre-sign enough for the whole run at up to 3,000 tx/s.

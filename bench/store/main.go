@@ -106,7 +106,11 @@ func row(root, label string, s *store.Store, size int64, private bool, sha float
 	peak := trackHeap()
 	for i := 0; i < reps; i++ {
 		src := filepath.Join(root, "src-"+strconv.FormatInt(size, 10))
-		writeRandom(src, size, int64(i))
+		seed := int64(i)
+		if private { // other bytes than the public rows': the store refuses a private copy of public bytes
+			seed += 1 << 32
+		}
+		writeRandom(src, size, seed)
 		f, _ := os.Open(src)
 		t0 := time.Now()
 		m, _, err := s.PutWith(f, store.PutOptions{Name: "src", Private: private})
@@ -161,6 +165,9 @@ func writeRandom(path string, size, seed int64) {
 	check(err)
 	_, err = io.Copy(f, io.LimitReader(rand.New(rand.NewSource(size+seed)), size))
 	check(err)
+	// On disk before the put starts: otherwise the kernel flushes the source during the put,
+	// and the put's own sync shares the disk with it (dd never does).
+	check(f.Sync())
 	check(f.Close())
 }
 

@@ -19,6 +19,7 @@ import (
 	svrcmd "github.com/cosmos/cosmos-sdk/server/cmd"
 
 	"github.com/cosmos/cosmos-sdk/client/flags"
+	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
 
 	"sahara/chain/app"
 	"sahara/chain/network"
@@ -71,6 +72,7 @@ func upCmd() *cobra.Command {
 	var e endpoints
 	var accounts int
 	var blockTime time.Duration
+	var blockGas int64
 	var mnemonic string
 	var starts []func(UpEnv) error
 	c := &cobra.Command{
@@ -105,7 +107,7 @@ Ctrl-C stops the node cleanly.`,
 			var accs []network.DevAccount
 			if _, err := os.Stat(genesis); os.IsNotExist(err) {
 				res, err := network.Init(network.Spec{
-					Validators: 1, DevAccounts: accounts, Mnemonic: mnemonic, BlockTime: blockTime, Host: host, ImportKeys: true,
+					Validators: 1, DevAccounts: accounts, Mnemonic: mnemonic, BlockTime: blockTime, BlockMaxGas: blockGas, Host: host, ImportKeys: true,
 					Ports: func(int) network.Ports { return ports }, NodeHome: func(int) string { return home },
 				})
 				if err != nil {
@@ -123,6 +125,11 @@ Ctrl-C stops the node cleanly.`,
 				bz, err := os.ReadFile(filepath.Join(home, DevAccountsFile))
 				if err == nil {
 					_ = json.Unmarshal(bz, &accs)
+				}
+				if cmd.Flags().Changed("block-gas") {
+					if err := checkGenesisBlockGas(genesis, blockGas); err != nil {
+						return err
+					}
 				}
 				if err := applyChangedAddresses(cmd, home, e, blockTime); err != nil {
 					return err
@@ -156,6 +163,7 @@ Ctrl-C stops the node cleanly.`,
 	f.IntVar(&accounts, "accounts", 10, "dev accounts to fund on first run")
 	f.StringVar(&mnemonic, "mnemonic", "", "mnemonic for the dev accounts on first run (default: a new random one)")
 	f.DurationVar(&blockTime, "block-time", time.Second, "target time between blocks")
+	f.Int64Var(&blockGas, "block-gas", network.BlockMaxGas, "gas limit of a block, for a new chain (later runs keep the chain's own)")
 	f.StringVar(&e.EVMRPC, "evm-rpc", "127.0.0.1:8545", "Ethereum JSON-RPC (HTTP) listen address")
 	f.StringVar(&e.EVMWS, "evm-ws", "127.0.0.1:8546", "Ethereum JSON-RPC (WebSocket) listen address")
 	f.StringVar(&e.CometRPC, "cometbft-rpc", "127.0.0.1:26657", "CometBFT RPC listen address")
@@ -213,6 +221,19 @@ func announceReady(w io.Writer, cometRPC string) {
 // applyChangedAddresses writes the flags the user set on a later run into
 // config.toml and app.toml, leaving every other setting (and any hand edit)
 // as it is.
+// checkGenesisBlockGas refuses a --block-gas that differs from the one the chain was created
+// with: the limit lives in the chain's state from then on.
+func checkGenesisBlockGas(genesis string, gas int64) error {
+	gen, err := genutiltypes.AppGenesisFromFile(genesis)
+	if err != nil {
+		return err
+	}
+	if gen.Consensus == nil || gen.Consensus.Params == nil || gen.Consensus.Params.Block.MaxGas != gas {
+		return fmt.Errorf("--block-gas %d: this chain (%s) was created with another block gas limit, which now lives in its state; change it by a governance proposal, or start a new chain with another --home", gas, genesis)
+	}
+	return nil
+}
+
 func applyChangedAddresses(cmd *cobra.Command, home string, e endpoints, blockTime time.Duration) error {
 	ch := cmd.Flags().Changed
 	if ch("block-time") || ch("metrics-addr") || ch("cometbft-rpc") || ch("p2p-addr") {

@@ -59,6 +59,7 @@ type Spec struct {
 	DevBalance  sdkmath.Int   // asah each
 	Mnemonic    string        // generated when empty
 	BlockTime   time.Duration // CometBFT timeout_commit
+	BlockMaxGas int64         // gas limit of a block; BlockMaxGas when 0
 	Host        string        // listen host, 127.0.0.1 by default
 	Ports       func(i int) Ports
 	// NodeHome maps a validator index to its home folder.
@@ -241,6 +242,9 @@ func Init(spec Spec) (*Result, error) {
 	// 100M gas a block: ~4,700 plain transfers, well above what two cores
 	// execute per second, so the block limit is never the bottleneck.
 	cp.Block.MaxGas = BlockMaxGas
+	if spec.BlockMaxGas != 0 {
+		cp.Block.MaxGas = spec.BlockMaxGas
+	}
 	gen.Consensus.Params = cp
 	for i, cmt := range cmtConfigs {
 		var peers []string

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"math/big"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,10 +13,13 @@ import (
 )
 
 // Ctrl-C (SIGINT) stops `sahara up` cleanly, and the next run resumes the
-// same chain: the height continues and state written before is there.
+// same chain: the height continues and state written before is there. The
+// chain is created with --block-gas; resuming with the same value is fine,
+// another one is refused with the way out.
 func TestUpStopsCleanlyAndResumes(t *testing.T) {
 	ctx := ctxFor(t, 3*time.Minute)
-	n, err := testnode.StartUp(ctx, binPath, filepath.Join(tmpRoot, "resume"))
+	home := filepath.Join(tmpRoot, "resume")
+	n, err := testnode.StartUp(ctx, binPath, home, "--block-gas", "150000000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,12 +30,19 @@ func TestUpStopsCleanlyAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if h, err := c.HeaderByNumber(ctx, nil); err != nil || h.GasLimit != 150_000_000 {
+		t.Fatalf("block gas limit %v (%v), want the --block-gas 150000000", h, err)
+	}
 	before, _ := c.BlockNumber(ctx)
 	if err := n.Stop(); err != nil {
 		t.Fatalf("Ctrl-C: %v", err)
 	}
 	if !n.Exited() {
 		t.Fatal("the node is still running after SIGINT")
+	}
+	out, err := exec.Command(binPath, "up", "--home", home, "--block-gas", "200000000").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "governance proposal") {
+		t.Fatalf("resuming with another --block-gas: err %v, output:\n%s", err, out)
 	}
 	if err := n.Restart(ctx); err != nil {
 		t.Fatal(err)
