@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,17 +151,38 @@ func lightView(c *recheckChain, r *lightRechecker, addr common.Address) (uint64,
 // The light rechecker must decide every recheck exactly as the full ante handler does, and leave
 // the same nonces and balances behind, through blocks that include transactions, raise and lower
 // the base fee, fund and drain senders, and through rechecks that are and are not written back.
+// recheckPerTx is what one recheck test transfer costs at a 20 gwei fee cap.
+var recheckPerTx = sdkmath.NewInt(21_000 * 20 * 1_000_000_000)
+
+// sharedChain is the one app of this test binary: the EVM module sets process-wide configuration
+// in InitChain and refuses to do it twice, so every test that needs a chain shares this one.
+// Tests that only read (proposals) do not disturb the recheck test's accounting.
+var sharedChain struct {
+	once sync.Once
+	c    *recheckChain
+}
+
+func testChain(t *testing.T) *recheckChain {
+	t.Helper()
+	sharedChain.once.Do(func() {
+		sharedChain.c = newRecheckChain(t, []sdkmath.Int{
+			sdkmath.NewIntWithDecimal(1, 24),     // rich
+			recheckPerTx.MulRaw(3),               // three transactions' worth
+			recheckPerTx.MulRaw(7).AddRaw(12345), // tight, odd
+			sdkmath.NewIntWithDecimal(1, 20),
+			recheckPerTx.MulRaw(2),
+		})
+	})
+	if sharedChain.c == nil {
+		t.Fatal("the shared test chain failed to start (see the first test's failure)")
+	}
+	return sharedChain.c
+}
+
 func TestLightRecheckMatchesTheAnteHandler(t *testing.T) {
 	gwei := int64(1_000_000_000)
-	perTx := sdkmath.NewInt(21_000 * 20 * gwei) // cost at a 20 gwei fee cap
-	balances := []sdkmath.Int{
-		sdkmath.NewIntWithDecimal(1, 24), // rich
-		perTx.MulRaw(3),                  // three transactions' worth
-		perTx.MulRaw(7).AddRaw(12345),    // tight, odd
-		sdkmath.NewIntWithDecimal(1, 20),
-		perTx.MulRaw(2),
-	}
-	c := newRecheckChain(t, balances)
+	perTx := recheckPerTx
+	c := testChain(t)
 	a := c.app
 	enc := evmmempool.NewTxEncoder(a.TxConfig())
 	stock := evmmempool.NewTxRechecker(a.AnteHandler(), enc)
