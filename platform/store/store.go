@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -165,14 +166,30 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		}
 	}()
 	var leaves []Hash
-	// Two stages on two cores: this goroutine reads and cuts; a writer
-	// hashes, encrypts (private objects) and hands the chunks to the
-	// backend, keeping the chunk list in order. (Cutting and sha256 cost
-	// about the same, so this split balances the cores.)
+	// Three stages: this goroutine reads and cuts; hashers take the sha256
+	// of chunks in parallel (as many as there are cores); one writer, in
+	// chunk order, encrypts (private objects) and hands the chunks to the
+	// backend. The writer waits for each chunk's hash, so the chunk list
+	// stays in order while the hashing uses whatever the cutting leaves of
+	// the cores.
 	type item struct {
-		data []byte
+		data  []byte
+		hash  Hash
+		ready chan struct{} // closed once hash is set
 	}
-	items := make(chan item, 8)
+	items := make(chan *item, 8)
+	work := make(chan *item, 8)
+	var hashers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		hashers.Add(1)
+		go func() {
+			defer hashers.Done()
+			for it := range work {
+				it.hash = Hash(sha256.Sum256(it.data))
+				close(it.ready)
+			}
+		}()
+	}
 	free := make(chan []byte, 10)
 	for i := 0; i < cap(free); i++ {
 		free <- *(chunkBufs.Get().(*[]byte))
@@ -192,9 +209,10 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		seen := map[Hash]bool{}
 		sealed := make([]byte, 0, s.chunking.Max+gcmOverhead)
 		for it := range items {
+			<-it.ready // the hasher is done with the buffer too
 			if writeErr == nil {
 				writeErr = func() error {
-					h := Hash(sha256.Sum256(it.data))
+					h := it.hash
 					m.Chunks = append(m.Chunks, Chunk{Hash: h, Size: int64(len(it.data))})
 					leaves = append(leaves, LeafHash(h, uint64(len(it.data))))
 					data, key := it.data, h
@@ -241,12 +259,16 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 			}
 			break
 		}
-		items <- item{append(<-free, c...)}
+		it := &item{data: append(<-free, c...), ready: make(chan struct{})}
+		work <- it
+		items <- it
 		st.Chunks++
 		m.Size += int64(len(c))
 	}
+	close(work)
 	close(items)
 	<-done
+	hashers.Wait()
 	if readErr != nil {
 		return nil, st, readErr
 	}
