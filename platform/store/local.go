@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/filter"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
@@ -52,7 +53,11 @@ func OpenLocal(dir string) (*Local, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "packs"), 0o700); err != nil {
 		return nil, err
 	}
-	db, err := leveldb.OpenFile(filepath.Join(dir, "index"), &opt.Options{NoSync: false})
+	// The Bloom filter answers "is this chunk stored?" for new chunks without reading table blocks,
+	// which are full of small objects' inlined bytes: that lookup was 20% of the CPU of 300 1 MiB
+	// puts, 2.5% with the filter (a third less CPU in all; the wall time is the syncs'). (A 32 MiB memtable instead of 4 made 1 MiB puts 1.45x faster too, but
+	// LevelDB allocates it up front, and the heap of a streamed 2 GiB put is meant to stay small.)
+	db, err := leveldb.OpenFile(filepath.Join(dir, "index"), &opt.Options{NoSync: false, Filter: filter.NewBloomFilter(10)})
 	if err != nil {
 		return nil, fmt.Errorf("opening the store index in %s: %w — another process is using this store; if it is a running `sahara up`, "+
 			"use its HTTP API instead (--server http://127.0.0.1:8090 --key-file KEY) or choose another --dir", dir, err)
