@@ -55,6 +55,7 @@ func versitygwBinary(t testing.TB) string {
 var s3Server struct {
 	cfg  S3Config
 	proc *exec.Cmd
+	root string // the server's data: removed after the tests (a run leaves ~2 GB there)
 }
 
 // startS3 starts one S3 server for the package's tests and returns a
@@ -87,7 +88,7 @@ func startS3(t testing.TB) S3Config {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		s3Server.proc = cmd
+		s3Server.proc, s3Server.root = cmd, root
 		s3Server.cfg = S3Config{Endpoint: "http://" + addr, AccessKey: "sahara-test", SecretKey: "sahara-test-secret"}
 	}
 	cfg := s3Server.cfg
@@ -100,6 +101,7 @@ func TestMain(m *testing.M) {
 	if s3Server.proc != nil {
 		s3Server.proc.Process.Kill()
 		s3Server.proc.Wait()
+		os.RemoveAll(s3Server.root)
 	}
 	os.Exit(code)
 }
