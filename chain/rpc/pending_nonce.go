@@ -4,6 +4,7 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -15,6 +16,7 @@ import (
 	"github.com/cosmos/evm/rpc/backend"
 	"github.com/cosmos/evm/rpc/stream"
 	rpctypes "github.com/cosmos/evm/rpc/types"
+	evmtypes "github.com/cosmos/evm/x/vm/types"
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/server"
@@ -46,20 +48,24 @@ func (a *pendingNonceAPI) GetTransactionCount(ctx context.Context, address commo
 	if err != nil {
 		return nil, err
 	}
-	n, err := a.b.GetTransactionCount(ctx, address, num)
-	if err != nil || num != rpctypes.EthPendingBlockNumber {
-		return n, err
-	}
 	full, ok := a.b.(*backend.Backend)
-	if !ok || full.Mempool == nil || full.Mempool.GetTxPool() == nil {
-		return n, nil
+	if num != rpctypes.EthPendingBlockNumber || !ok || full.Mempool == nil || full.Mempool.GetTxPool() == nil {
+		return a.b.GetTransactionCount(ctx, address, num)
 	}
+	// The committed nonce, from the EVM module. The stock count answers 0 on any error of its
+	// account lookup, and a wallet given 0 after its first transaction signs a replay ("nonce
+	// too low"); an error here goes to the caller instead, who can retry.
+	acct, err := full.QueryClient.Account(ctx, &evmtypes.QueryAccountRequest{Address: address.Hex()})
+	if err != nil {
+		return nil, fmt.Errorf("reading the nonce of %s: %w", address, err)
+	}
+	committed := hexutil.Uint64(acct.Nonce)
 	pool := full.Mempool.GetTxPool()
 	poolNext, pending, queued, ready := poolState(pool, address)
 	if !ready {
-		return n, nil
+		return &committed, nil
 	}
-	next := max(uint64(*n), poolNext)
+	next := max(acct.Nonce, poolNext)
 	// A transaction just accepted waits in the pool's queue until the pool
 	// promotes it (asynchronously); count queued ones that continue the
 	// sequence too, so a send followed at once by a nonce query sees it.
