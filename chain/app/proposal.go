@@ -5,6 +5,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/cosmos/cosmos-sdk/baseapp"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
@@ -40,7 +41,7 @@ func (app *App) checkProposal(ctx sdk.Context, txs [][]byte) error {
 		if maxGas == 0 {
 			continue
 		}
-		g, ok := tx.(interface{ GetGas() uint64 })
+		g, ok := tx.(baseapp.GasTx)
 		if !ok {
 			continue
 		}
