@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/bits"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -121,6 +123,37 @@ func BenchmarkGearScan(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for range b.N {
 				s.scan(data, 0, 0, mask)
+			}
+		})
+	}
+}
+
+// go test ./platform/store -run X -bench 'Put$': durable puts on the local backend from a synced
+// file, as bench/store does, small and large (the source's own flush kept out of the timing).
+func BenchmarkPut(b *testing.B) {
+	for _, size := range []int{1 << 20, 100 << 20} {
+		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
+			s, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			src := filepath.Join(b.TempDir(), "src")
+			b.SetBytes(int64(size))
+			for i := range b.N {
+				b.StopTimer()
+				if err := os.WriteFile(src, randomBytes(size, int64(i)), 0o600); err != nil {
+					b.Fatal(err)
+				}
+				f, _ := os.Open(src)
+				if err := f.Sync(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, _, err := s.PutWith(f, PutOptions{Name: "x"}); err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
 			}
 		})
 	}
