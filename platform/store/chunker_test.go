@@ -130,31 +130,39 @@ func BenchmarkGearScan(b *testing.B) {
 
 // go test ./platform/store -run X -bench 'Put$': durable puts on the local backend from a synced
 // file, as bench/store does, small and large (the source's own flush kept out of the timing).
+// BenchmarkPut times durable puts from a synced file, with the packs
+// written directly (the default where the filesystem allows it) and through
+// the page cache, side by side.
 func BenchmarkPut(b *testing.B) {
-	for _, size := range []int{1 << 20, 100 << 20} {
-		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
-			s, err := Open(b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			src := filepath.Join(b.TempDir(), "src")
-			b.SetBytes(int64(size))
-			for i := range b.N {
-				b.StopTimer()
-				if err := os.WriteFile(src, randomBytes(size, int64(i)), 0o600); err != nil {
+	for _, size := range []int{256 << 10, 1 << 20, 100 << 20} {
+		for _, direct := range []bool{true, false} {
+			mode := map[bool]string{true: "direct", false: "buffered"}[direct]
+			b.Run(fmt.Sprintf("%dKiB/%s", size>>10, mode), func(b *testing.B) {
+				defer func(was bool) { directIO = was }(directIO)
+				directIO = direct
+				s, err := Open(b.TempDir())
+				if err != nil {
 					b.Fatal(err)
 				}
-				f, _ := os.Open(src)
-				if err := f.Sync(); err != nil {
-					b.Fatal(err)
+				defer s.Close()
+				src := filepath.Join(b.TempDir(), "src")
+				b.SetBytes(int64(size))
+				for i := range b.N {
+					b.StopTimer()
+					if err := os.WriteFile(src, randomBytes(size, int64(i)), 0o600); err != nil {
+						b.Fatal(err)
+					}
+					f, _ := os.Open(src)
+					if err := f.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if _, _, err := s.PutWith(f, PutOptions{Name: "x"}); err != nil {
+						b.Fatal(err)
+					}
+					f.Close()
 				}
-				b.StartTimer()
-				if _, _, err := s.PutWith(f, PutOptions{Name: "x"}); err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
-			}
-		})
+			})
+		}
 	}
 }

@@ -106,6 +106,15 @@ func testCorruptedChunk(t *testing.T, s *Store) {
 	if err := s.Verify(m.Root); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("missing chunk: %v", err)
 	}
+	// A small object (kept in the index by the local backend) too.
+	small, _, err := s.Put(bytes.NewReader(randomBytes(40_000, 3)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	damageChunk(t, s, small.Chunks[0].Hash)
+	if err := s.Verify(small.Root); !errors.As(err, &ce) || ce.Chunk != 0 {
+		t.Fatalf("damaged small object: %v", err)
+	}
 }
 
 // A new version of a table with 1% of its rows changed stores only a few
@@ -289,7 +298,7 @@ func TestSmallEditsResynchronise(t *testing.T) {
 func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(dir)
-	small, big := randomBytes(300_000, 21), randomBytes(3<<20, 22)
+	small, big := randomBytes(30_000, 21), randomBytes(3<<20, 22)
 	ms, _, err := s.Put(bytes.NewReader(small), "small")
 	if err != nil {
 		t.Fatal(err)

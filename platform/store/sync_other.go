@@ -7,3 +7,10 @@ import "os"
 func fdatasync(f *os.File) error { return f.Sync() }
 
 func startWriteback(*os.File, int64) {}
+
+var directIO = false
+
+func openPackForWriting(path string) (*os.File, bool, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	return f, false, err
+}
