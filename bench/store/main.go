@@ -110,7 +110,7 @@ func row(root, label string, s *store.Store, size int64, private bool, sha float
 		src := filepath.Join(root, "src-"+strconv.FormatInt(size, 10))
 		seed := int64(i)
 		if private { // other bytes than the public rows': the store refuses a private copy of public bytes
-			seed += 1 << 32
+			seed += 1 << 10 // (math/rand takes seeds mod 2^31-1, so 1<<32 would collide with rep 2)
 		}
 		writeRandom(src, size, seed)
 		if i%2 == 0 {

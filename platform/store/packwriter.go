@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
 // packWriter appends to one pack file through two aligned buffers: the put
 // fills one while a goroutine writes the other, so the disk works while the
-// put cuts and hashes instead of after it.
+// put cuts and hashes instead of after it. A buffer is not held back until
+// it is full when the disk has nothing to do: what has come goes out, so a
+// 1 MiB object is mostly on the disk by the time its put commits, while a
+// long stream, which keeps the disk busy, still writes whole buffers.
 //
 // Where the filesystem allows it the pack is written with O_DIRECT: bytes go
 // from the buffer to the disk without a copy into the page cache (a fifth of
@@ -28,11 +32,13 @@ type packWriter struct {
 
 	// Filled by the caller under Local.mu.
 	buf  []byte // len = bytes filled, cap = packBufSize; nil until an append needs it
+	sent int    // buf[:sent] is handed to the writer goroutine already; aligned
 	off  int64  // file offset of buf[0]; aligned when direct
 	bufs int    // buffers taken from packBufs: in buf, being written or in spare
 
-	spare chan []byte   // buffers the writer goroutine is done with
-	jobs  chan writeJob // buffers to write, in order
+	spare   chan []byte   // buffers the writer goroutine is done with
+	jobs    chan writeJob // buffers to write, in order
+	pending atomic.Int32  // jobs sent and not yet done
 
 	errMu sync.Mutex
 	err   error // the first write error; every later append and flush reports it
@@ -43,14 +49,18 @@ type packWriter struct {
 }
 
 type writeJob struct {
-	buf  []byte
-	off  int64
-	done chan error // when set: this and every earlier write are done
+	data    []byte // a stretch of a buffer, to write at off
+	off     int64
+	recycle []byte     // when set: the buffer data was the last stretch of, to hand back
+	done    chan error // when set: this and every earlier write are done
 }
 
 const (
 	packAlign   = 4096
 	packBufSize = 4 << 20
+	// eagerWrite: the least a buffer sends to an idle disk before it is
+	// full (smaller writes cost more syscalls than they save).
+	eagerWrite = 256 << 10
 )
 
 func alignUp(n int64) int64 { return (n + packAlign - 1) &^ (packAlign - 1) }
@@ -84,16 +94,17 @@ func newPackWriter(id uint32, path string, size int64) (*packWriter, error) {
 
 func (w *packWriter) run() {
 	for j := range w.jobs {
-		if len(j.buf) > 0 && w.failed() == nil {
-			if _, err := w.f.WriteAt(j.buf, j.off); err != nil {
+		if len(j.data) > 0 && w.failed() == nil {
+			if _, err := w.f.WriteAt(j.data, j.off); err != nil {
 				w.fail(fmt.Errorf("writing to %s: %w", w.path, err))
 			} else if !w.direct {
-				startWriteback(w.f, j.off+int64(len(j.buf)))
+				startWriteback(w.f, j.off+int64(len(j.data)))
 			}
 		}
-		if j.buf != nil {
-			w.spare <- j.buf[:0]
+		if j.recycle != nil {
+			w.spare <- j.recycle[:0]
 		}
+		w.pending.Add(-1)
 		if j.done != nil {
 			j.done <- w.failed()
 		}
@@ -133,6 +144,11 @@ func (w *packWriter) append(data []byte) (int64, error) {
 		data = data[n:]
 		if len(w.buf) == cap(w.buf) {
 			w.submit(nil)
+		} else if ready := len(w.buf) &^ (packAlign - 1); ready-w.sent >= eagerWrite && w.pending.Load() == 0 {
+			// The writer reads buf[sent:ready] while later appends fill
+			// the rest: the two never touch the same bytes.
+			w.send(writeJob{data: w.buf[w.sent:ready], off: w.off + int64(w.sent)})
+			w.sent = ready
 		}
 	}
 	return at, nil
@@ -163,8 +179,8 @@ func (w *packWriter) release() {
 	}
 }
 
-// submit hands the buffer, however full, to the writer goroutine; the next
-// append takes another. The caller holds Local.mu.
+// submit hands the rest of the buffer, however full, to the writer
+// goroutine; the next append takes another. The caller holds Local.mu.
 func (w *packWriter) submit(done chan error) {
 	n := int64(len(w.buf))
 	if w.direct && n%packAlign != 0 {
@@ -173,9 +189,14 @@ func (w *packWriter) submit(done chan error) {
 		w.buf = w.buf[:padded]
 		n = padded
 	}
-	w.jobs <- writeJob{buf: w.buf, off: w.off, done: done}
+	w.send(writeJob{data: w.buf[w.sent:], off: w.off + int64(w.sent), recycle: w.buf, done: done})
 	w.off += n
-	w.buf = nil
+	w.buf, w.sent = nil, 0
+}
+
+func (w *packWriter) send(j writeJob) {
+	w.pending.Add(1)
+	w.jobs <- j
 }
 
 // startFlush writes out everything appended so far; receiving from the
