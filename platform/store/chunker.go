@@ -59,9 +59,15 @@ func NewChunker(r io.Reader, c Chunking) (*Chunker, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	b := bits.Len(uint(c.Avg)) - 1
-	return &Chunker{r: r, c: c, buf: make([]byte, 2*c.Max),
-		maskS: (1<<(b+2) - 1) << (64 - b - 2), maskL: (1<<(b-2) - 1) << (64 - b + 2)}, nil
+	k := &Chunker{r: r, c: c, buf: make([]byte, 2*c.Max)}
+	k.setMasks()
+	return k, nil
+}
+
+// setMasks derives the two cut masks from the average size.
+func (k *Chunker) setMasks() {
+	b := bits.Len(uint(k.c.Avg)) - 1
+	k.maskS, k.maskL = (1<<(b+2)-1)<<(64-b-2), (1<<(b-2)-1)<<(64-b+2)
 }
 
 // Next returns the next chunk, valid until the following call, or io.EOF.

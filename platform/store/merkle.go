@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -89,21 +88,17 @@ func (h *Hash) UnmarshalText(b []byte) error {
 // RootOf computes the content root and size of a stream without storing it (the same chunking
 // and tree as Put), e.g. to register an asset whose bytes live elsewhere.
 func RootOf(r io.Reader) (Hash, int64, error) {
-	k, err := NewChunker(r, DefaultChunking)
-	if err != nil {
-		return Hash{}, 0, err
-	}
+	cs := startChunkStream(r, DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
 	var leaves []Hash
 	var size int64
-	for {
-		c, err := k.Next()
-		if errors.Is(err, io.EOF) {
-			return MerkleRoot(leaves), size, nil
-		}
-		if err != nil {
-			return Hash{}, size, err
-		}
-		leaves = append(leaves, LeafHash(sha256.Sum256(c), uint64(len(c))))
-		size += int64(len(c))
+	for ch := range cs.out {
+		<-ch.ready
+		leaves = append(leaves, LeafHash(ch.hash, uint64(len(ch.data))))
+		size += int64(len(ch.data))
+		ch.release()
 	}
+	if err := cs.wait(); err != nil {
+		return Hash{}, size, err
+	}
+	return MerkleRoot(leaves), size, nil
 }

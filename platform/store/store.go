@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -151,8 +149,7 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	if o.Progress != nil {
 		r = &progressReader{r: r, f: o.Progress}
 	}
-	k, err := NewChunker(r, s.chunking)
-	if err != nil {
+	if err := s.chunking.validate(); err != nil {
 		return nil, st, err
 	}
 	batch, err := s.b.NewBatch()
@@ -165,111 +162,65 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 			batch.Abort()
 		}
 	}()
-	var leaves []Hash
-	// Three stages: this goroutine reads and cuts; hashers take the sha256
-	// of chunks in parallel (as many as there are cores); one writer, in
-	// chunk order, encrypts (private objects) and hands the chunks to the
-	// backend. The writer waits for each chunk's hash, so the chunk list
-	// stays in order while the hashing uses whatever the cutting leaves of
-	// the cores.
-	type item struct {
-		data  []byte
-		hash  Hash
-		ready chan struct{} // closed once hash is set
-	}
-	items := make(chan *item, 8)
-	work := make(chan *item, 8)
-	var hashers sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		hashers.Add(1)
-		go func() {
-			defer hashers.Done()
-			for it := range work {
-				it.hash = Hash(sha256.Sum256(it.data))
-				close(it.ready)
+	// The chunk stream cuts and hashes (and, for private objects, seals) on
+	// every core; this goroutine takes the chunks in order and hands the new
+	// ones to the backend.
+	cs := startChunkStream(r, s.chunking, func(ch *streamChunk) {
+		ch.hash = Hash(sha256.Sum256(ch.data))
+		ch.key = ch.hash
+		if gcm != nil {
+			buf := sealedBufs.Get().(*[]byte)
+			if *buf, ch.err = sealChunk(gcm, ch.hash, ch.data, *buf); ch.err == nil {
+				ch.sealed, ch.key = *buf, Hash(sha256.Sum256(*buf))
 			}
-		}()
-	}
-	free := make(chan []byte, 10)
-	for i := 0; i < cap(free); i++ {
-		free <- *(chunkBufs.Get().(*[]byte))
-	}
-	defer func() { // every buffer is back in free once the writer is done
-		for i := 0; i < cap(free); i++ {
-			b := <-free
-			chunkBufs.Put(&b)
+			ch.sealedBuf = buf
 		}
-	}()
+	})
+	var leaves []Hash
+	var stored []Hash // private objects: the encrypted chunks' hashes, in order
+	seen := map[Hash]bool{}
 	var writeErr error
-	var writeFailed atomic.Bool // lets the reader stop early instead of reading the rest of the stream
-	var stored []Hash           // private objects: the encrypted chunks' hashes, written by the writer only
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		seen := map[Hash]bool{}
-		sealed := make([]byte, 0, s.chunking.Max+gcmOverhead)
-		for it := range items {
-			<-it.ready // the hasher is done with the buffer too
-			if writeErr == nil {
-				writeErr = func() error {
-					h := it.hash
-					m.Chunks = append(m.Chunks, Chunk{Hash: h, Size: int64(len(it.data))})
-					leaves = append(leaves, LeafHash(h, uint64(len(it.data))))
-					data, key := it.data, h
-					if gcm != nil {
-						var err error
-						if sealed, err = sealChunk(gcm, h, it.data, sealed); err != nil {
-							return err
-						}
-						data, key = sealed, Hash(sha256.Sum256(sealed))
-						stored = append(stored, key) // items come in order: stored[i] is chunk i's
-					}
-					if seen[key] {
-						return nil
-					}
-					seen[key] = true
-					if gcm == nil {
-						if have, err := s.b.HasChunk(key); err != nil || have {
-							return err
-						}
-					}
-					st.NewChunks++
-					st.NewBytes += int64(len(data))
-					return batch.PutChunk(key, data)
-				}()
-				if writeErr != nil {
-					writeFailed.Store(true)
+	for ch := range cs.out {
+		<-ch.ready
+		writeErr = func() error {
+			if ch.err != nil {
+				return ch.err
+			}
+			h := ch.hash
+			m.Chunks = append(m.Chunks, Chunk{Hash: h, Size: int64(len(ch.data))})
+			leaves = append(leaves, LeafHash(h, uint64(len(ch.data))))
+			st.Chunks++
+			m.Size += int64(len(ch.data))
+			data, key := ch.data, ch.key
+			if gcm != nil {
+				data = ch.sealed
+				stored = append(stored, key)
+			}
+			if seen[key] {
+				return nil
+			}
+			seen[key] = true
+			if gcm == nil {
+				if have, err := s.b.HasChunk(key); err != nil || have {
+					return err
 				}
 			}
-			free <- it.data[:0]
-		}
-	}()
-	var readErr error
-	for !writeFailed.Load() {
-		c, err := k.Next()
-		if errors.Is(err, io.EOF) {
+			st.NewChunks++
+			st.NewBytes += int64(len(data))
+			return batch.PutChunk(key, data)
+		}()
+		ch.release()
+		if writeErr != nil {
+			cs.abort()
 			break
 		}
-		if err != nil {
-			var tl *TooLargeError
-			if errors.As(err, &tl) {
-				readErr = err
-			} else {
-				readErr = fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", m.Size, err)
-			}
-			break
-		}
-		it := &item{data: append(<-free, c...), ready: make(chan struct{})}
-		work <- it
-		items <- it
-		st.Chunks++
-		m.Size += int64(len(c))
 	}
-	close(work)
-	close(items)
-	<-done
-	hashers.Wait()
+	readErr := cs.wait()
 	if readErr != nil {
+		var tl *TooLargeError
+		if !errors.As(readErr, &tl) {
+			readErr = fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", m.Size, readErr)
+		}
 		return nil, st, readErr
 	}
 	if writeErr != nil {
@@ -308,9 +259,12 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	return m, st, nil
 }
 
-// chunkBufs are reused across puts: allocating them would dominate the
-// cost of small objects.
-var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, DefaultChunking.Max); return &b }}
+// chunkBufs and sealedBufs are reused across puts: allocating them would
+// dominate the cost of small objects.
+var (
+	chunkBufs  = sync.Pool{New: func() any { b := make([]byte, 0, DefaultChunking.Max); return &b }}
+	sealedBufs = sync.Pool{New: func() any { b := make([]byte, 0, DefaultChunking.Max+gcmOverhead); return &b }}
+)
 
 type limitReader struct {
 	r         io.Reader

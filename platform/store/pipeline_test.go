@@ -1,0 +1,175 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// streamChunks runs a chunk stream over data and returns each chunk's
+// offset, size and hash in the order the consumer got them.
+func streamChunks(t *testing.T, r io.Reader, c Chunking) ([][3]int64, []Hash) {
+	t.Helper()
+	cs := startChunkStream(r, c, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
+	var got [][3]int64
+	var hashes []Hash
+	var off int64
+	for ch := range cs.out {
+		<-ch.ready
+		if ch.hash != sha256.Sum256(ch.data) {
+			t.Errorf("chunk at %d: hash does not match its bytes", off)
+		}
+		got = append(got, [3]int64{off, int64(len(ch.data))})
+		hashes = append(hashes, ch.hash)
+		off += int64(len(ch.data))
+		ch.release()
+	}
+	if err := cs.wait(); err != nil {
+		t.Fatal(err)
+	}
+	return got, hashes
+}
+
+func chunkerChunks(t *testing.T, data []byte, c Chunking) ([][3]int64, []Hash) {
+	k, err := NewChunker(bytes.NewReader(data), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][3]int64
+	var hashes []Hash
+	var off int64
+	for {
+		b, err := k.Next()
+		if errors.Is(err, io.EOF) {
+			return want, hashes
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, [3]int64{off, int64(len(b))})
+		hashes = append(hashes, sha256.Sum256(b))
+		off += int64(len(b))
+	}
+}
+
+// The parallel chunk stream cuts exactly where the sequential chunker
+// does, for every size around the segment boundaries, for data with no
+// cut points at all (runs of zeros: every chunk Max long), for repeating
+// data, for small chunk sizes (many boundaries per segment) and for a
+// reader that returns a byte at a time.
+func TestChunkStreamMatchesTheChunker(t *testing.T) {
+	small := Chunking{Min: 256, Avg: 1024, Max: 4096}
+	zeros := make([]byte, 9<<20)
+	pattern := bytes.Repeat(randomBytes(100_003, 9), 60)
+	mixed := append(append(randomBytes(3<<20, 10), make([]byte, 2<<20)...), randomBytes(4<<20+17, 11)...)
+	cases := []struct {
+		name string
+		data []byte
+		c    Chunking
+	}{
+		{"empty", nil, DefaultChunking},
+		{"one byte", []byte{7}, DefaultChunking},
+		{"zeros", zeros, DefaultChunking},
+		{"pattern", pattern, DefaultChunking},
+		{"mixed", mixed, DefaultChunking},
+		{"small chunks", randomBytes(7<<20+5, 12), small},
+		{"small chunks, zeros", zeros[:3<<20], small},
+	}
+	for _, size := range []int{1, segFirst - 1, segFirst, segFirst + 1, 3 * segFirst, 3*segFirst + 100_000, 1 << 20, 7<<20 + 3, 15 << 20, 40<<20 + 1} {
+		cases = append(cases, struct {
+			name string
+			data []byte
+			c    Chunking
+		}{fmt.Sprintf("random %d", size), randomBytes(size, int64(size)), DefaultChunking})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, wantH := chunkerChunks(t, tc.data, tc.c)
+			got, gotH := streamChunks(t, bytes.NewReader(tc.data), tc.c)
+			if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(gotH) != fmt.Sprint(wantH) {
+				t.Fatalf("%d chunks from the stream, %d from the chunker; first difference at %d", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+	t.Run("one byte at a time", func(t *testing.T) {
+		data := randomBytes(2<<20+99, 14)
+		want, _ := chunkerChunks(t, data, DefaultChunking)
+		got, _ := streamChunks(t, iotest.OneByteReader(bytes.NewReader(data)), DefaultChunking)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("first difference at %d", firstDiff(got, want))
+		}
+	})
+}
+
+func firstDiff(a, b [][3]int64) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// A consumer that stops early, and a reader that fails, end the stream with
+// every goroutine gone and every buffer back.
+func TestChunkStreamAbortAndReadError(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for range 20 {
+		cs := startChunkStream(bytes.NewReader(randomBytes(20<<20, 15)), DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
+		n := 0
+		for ch := range cs.out {
+			<-ch.ready
+			ch.release()
+			if n++; n == 30 {
+				break
+			}
+		}
+		cs.abort()
+		if err := cs.wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom := errors.New("disk gone")
+	cs := startChunkStream(io.MultiReader(bytes.NewReader(randomBytes(9<<20, 16)), iotest.ErrReader(boom)), DefaultChunking, func(ch *streamChunk) {})
+	for ch := range cs.out {
+		<-ch.ready
+		ch.release()
+	}
+	if err := cs.wait(); !errors.Is(err, boom) {
+		t.Fatalf("read error: %v", err)
+	}
+	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left behind (%d before)", n-before, before)
+	}
+}
+
+// go test ./platform/store -run X -bench ChunkStream: cutting and hashing
+// alone (no backend), from memory, against the sequential chunker feeding
+// one hasher per core as Put did before.
+func BenchmarkChunkStream(b *testing.B) {
+	for _, size := range []int{1 << 20, 100 << 20} {
+		data := randomBytes(size, 1)
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for range b.N {
+				cs := startChunkStream(bytes.NewReader(data), DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
+				for ch := range cs.out {
+					<-ch.ready
+					ch.release()
+				}
+				if err := cs.wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
