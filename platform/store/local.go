@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,24 +23,38 @@ import (
 // (sequential writes, one fdatasync per object, the way the disk is
 // fastest) and an index in LevelDB maps each chunk hash to its place in
 // a pack. Manifests live in the same index, so one synced index write
-// commits an object: a crash before it leaves only unreferenced bytes at
-// a pack's tail, never a half object.
+// commits an object.
+//
+// A commit syncs the pack and writes the index at the same time (the two
+// syncs overlap instead of adding up). The index can therefore be durable
+// a moment before the pack is: if the machine dies in that moment, the
+// index names bytes that may not be on the disk. Commits are one at a
+// time, so only the last one can be in that state, and the index marks
+// the store open until Close: opening a store that was not closed checks
+// every chunk of the last committed object and takes the object out again
+// if any is not intact (TestUncleanShutdownDropsTheTornObject). A failed
+// pack sync takes the object out at once. Either way an object is complete
+// or absent, never half there.
 //
 // Layout: <dir>/packs/000001.pack …, <dir>/index (LevelDB).
 type Local struct {
 	dir string
 	db  *leveldb.DB
 
-	mu      sync.Mutex
-	w       *packWriter // the pack being appended to
-	readers map[uint32]*os.File
-	packMax int64
+	mu       sync.Mutex
+	commitMu sync.Mutex  // one commit at a time (see Local)
+	w        *packWriter // the pack being appended to
+	readers  map[uint32]*os.File
+	packMax  int64
 }
 
 const (
 	prefixChunk    = 'c' // c<hash> → pack id (4) | offset (8) | size (4)
 	prefixInline   = 'd' // d<hash> → the chunk's bytes (objects with little new data)
 	prefixManifest = 'm' // m<root> → manifest JSON
+	prefixPackEnd  = 'e' // e<pack id> → where the pack's data ends (its file is allocated further ahead)
+	keyLastCommit  = "l" // the root of the last object committed
+	keyOpen        = "o" // present while the store is open: at open, the last commit is checked
 	// inlineMax: an object adding at most this many new bytes keeps them in
 	// the index itself, so its put is one synced write instead of two. Past
 	// a few chunks the pack is faster despite its second sync: LevelDB
@@ -67,6 +82,14 @@ func OpenLocal(dir string) (*Local, error) {
 			"use its HTTP API instead (--server http://127.0.0.1:8090 --key-file KEY) or choose another --dir", dir, err)
 	}
 	l := &Local{dir: dir, db: db, readers: map[uint32]*os.File{}, packMax: defaultPackMax}
+	if err := l.checkLastCommit(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.Put([]byte(keyOpen), nil, &opt.WriteOptions{Sync: true}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	ents, err := os.ReadDir(filepath.Join(dir, "packs"))
 	if err != nil {
 		db.Close()
@@ -97,22 +120,36 @@ func (l *Local) packPath(id uint32) string {
 	return filepath.Join(l.dir, "packs", fmt.Sprintf("%06d.pack", id))
 }
 
-// openPack opens pack id for appending (creating it and syncing its
-// folder so the new name survives a crash). Called with mu held or
-// before the backend is shared.
+// openPack opens pack id for appending after its data (creating it and
+// syncing its folder so the new name survives a crash). Called with mu
+// held or before the backend is shared.
 func (l *Local) openPack(id uint32) error {
 	p := l.packPath(id)
-	var size int64
-	if fi, err := os.Stat(p); err == nil {
-		size = fi.Size()
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	w, err := newPackWriter(id, p, size)
+	end, known, err := l.packEnd(id)
 	if err != nil {
 		return err
 	}
-	if size == 0 {
+	fi, err := os.Stat(p)
+	isNew := errors.Is(err, os.ErrNotExist)
+	if err != nil && !isNew {
+		return err
+	}
+	if !known && !isNew {
+		end = fi.Size() // written before ends were recorded: the file is the data
+	}
+	w, err := newPackWriter(id, p, end)
+	if err != nil {
+		return err
+	}
+	if !known {
+		// Record the end before any commit names this pack, so that a crash
+		// before the first one does not count its allocation as data.
+		if err := l.db.Put(packEndKey(id), binary.BigEndian.AppendUint64(nil, uint64(end)), &opt.WriteOptions{Sync: true}); err != nil {
+			w.close()
+			return err
+		}
+	}
+	if isNew {
 		if err := syncDir(filepath.Dir(p)); err != nil {
 			w.close()
 			return err
@@ -120,6 +157,69 @@ func (l *Local) openPack(id uint32) error {
 	}
 	l.w = w
 	return nil
+}
+
+func packEndKey(id uint32) []byte { return binary.BigEndian.AppendUint32([]byte{prefixPackEnd}, id) }
+
+func (l *Local) packEnd(id uint32) (int64, bool, error) {
+	v, err := l.db.Get(packEndKey(id), nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil || len(v) != 8 {
+		return 0, false, fmt.Errorf("the store index's end of pack %d is damaged (%d bytes): %v", id, len(v), err)
+	}
+	return int64(binary.BigEndian.Uint64(v)), true, nil
+}
+
+// checkLastCommit runs at open: if the store was not closed, the last
+// object committed may name bytes the machine never wrote (see Local), so
+// every chunk of it is read and checked, and the object is taken out
+// again if one is not intact.
+func (l *Local) checkLastCommit() error {
+	if ok, err := l.db.Has([]byte(keyOpen), nil); err != nil || !ok {
+		return err
+	}
+	v, err := l.db.Get([]byte(keyLastCommit), nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var root Hash
+	copy(root[:], v)
+	bz, err := l.ReadManifest(root)
+	if errors.Is(err, ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m, err := parseManifest(root, bz)
+	var torn []Hash
+	if err == nil {
+		buf := make([]byte, 0, DefaultChunking.Max+gcmOverhead)
+		for _, c := range m.Chunks {
+			key, size := c.Hash, c.Size
+			if c.Stored != nil {
+				key, size = *c.Stored, c.Size+gcmOverhead
+			}
+			data, rerr := l.ReadChunk(key, size, buf)
+			if rerr != nil || int64(len(data)) != size || Hash(sha256.Sum256(data)) != key {
+				torn = append(torn, key)
+			}
+		}
+	}
+	if err == nil && len(torn) == 0 {
+		return nil
+	}
+	var wb leveldb.Batch
+	wb.Delete(manifestKey(root))
+	for _, h := range torn {
+		wb.Delete(chunkKey(h))
+	}
+	return l.db.Write(&wb, &opt.WriteOptions{Sync: true})
 }
 
 func syncDir(dir string) error {
@@ -250,13 +350,22 @@ func (l *Local) ListManifests() ([]Hash, error) {
 }
 
 func (l *Local) Close() error {
+	l.commitMu.Lock()
+	defer l.commitMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	end, id := l.w.end(), l.w.id
 	werr := l.w.close()
 	for _, f := range l.readers {
 		f.Close()
 	}
 	l.readers = map[uint32]*os.File{}
+	if werr == nil { // closed cleanly: the next open need not check the last commit
+		var wb leveldb.Batch
+		wb.Put(packEndKey(id), binary.BigEndian.AppendUint64(nil, uint64(end)))
+		wb.Delete([]byte(keyOpen))
+		werr = l.db.Write(&wb, &opt.WriteOptions{Sync: true})
+	}
 	if err := l.db.Close(); err != nil {
 		return err
 	}
@@ -268,7 +377,7 @@ func (l *Local) Close() error {
 func (l *Local) append(data []byte) (packLoc, *packWriter, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.w.failed() != nil && !l.w.closed {
+	if l.w.err != nil && !l.w.closed {
 		// A write failed (a full disk, say). The puts with bytes in this
 		// pack fail at their commit; a new pack lets later puts work again
 		// once the cause is gone.
@@ -292,23 +401,15 @@ func (l *Local) append(data []byte) (packLoc, *packWriter, error) {
 	return packLoc{pack: l.w.id, off: off, size: int64(len(data))}, l.w, nil
 }
 
-// syncPack makes everything appended to w so far durable, or reports why
-// it is not.
-func (l *Local) syncPack(w *packWriter) error {
+// flushPack writes out everything appended to w so far (a pack closed
+// since was flushed and synced by its close, which says how that went).
+func (l *Local) flushPack(w *packWriter) error {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if w != l.w {
-		l.mu.Unlock()
-		return w.sync() // closed since: reports how its closing sync went
+		return w.sync()
 	}
-	done := w.startFlush()
-	l.mu.Unlock()
-	if err := <-done; err != nil {
-		return err
-	}
-	l.mu.Lock()
-	w.release()
-	l.mu.Unlock()
-	return w.sync()
+	return w.flush()
 }
 
 type localBatch struct {
@@ -361,8 +462,11 @@ func (b *localBatch) toPack(h Hash, data []byte) error {
 }
 
 func (b *localBatch) Commit(root Hash, manifest []byte) error {
+	l := b.l
+	l.commitMu.Lock()
+	defer l.commitMu.Unlock()
 	for w := range b.touched {
-		if err := b.l.syncPack(w); err != nil {
+		if err := l.flushPack(w); err != nil {
 			return err
 		}
 	}
@@ -374,7 +478,36 @@ func (b *localBatch) Commit(root Hash, manifest []byte) error {
 		wb.Put(inlineKey(h), data)
 	}
 	wb.Put(manifestKey(root), manifest)
-	return b.l.db.Write(&wb, &opt.WriteOptions{Sync: true})
+	wb.Put([]byte(keyLastCommit), root[:])
+	l.mu.Lock()
+	wb.Put(packEndKey(l.w.id), binary.BigEndian.AppendUint64(nil, uint64(l.w.end())))
+	l.mu.Unlock()
+	// Sync the packs and write the index at the same time.
+	synced := make(chan error, 1)
+	go func() {
+		var err error
+		for w := range b.touched {
+			if serr := w.sync(); err == nil {
+				err = serr
+			}
+		}
+		synced <- err
+	}()
+	ierr := l.db.Write(&wb, &opt.WriteOptions{Sync: true})
+	if serr := <-synced; serr != nil {
+		if ierr == nil { // the index names bytes that may not be durable: take the object out again
+			var undo leveldb.Batch
+			undo.Delete(manifestKey(root))
+			for h := range b.entries {
+				undo.Delete(chunkKey(h))
+			}
+			if uerr := l.db.Write(&undo, &opt.WriteOptions{Sync: true}); uerr != nil {
+				return fmt.Errorf("%w; and taking the object out of the index again failed too: %v (the next open checks it)", serr, uerr)
+			}
+		}
+		return serr
+	}
+	return ierr
 }
 
 func (b *localBatch) Abort() {}

@@ -8,36 +8,51 @@ import (
 	"sync/atomic"
 )
 
-// A chunk stream cuts and hashes a byte stream on every core while the
-// consumer takes the chunks strictly in order. Cutting is parallel too:
-// the stream is read in segments, and each segment is cut by its own
-// worker as if a chunk began at its first byte. A content-defined cut
-// depends only on where the chunk starts and on the next Chunking.Max
-// bytes, so once the true chunk sequence, continued across a segment
-// boundary by the sequencer, lands on one of the segment's own cuts, every
-// later cut of that segment is the true one. That usually happens within a
-// chunk or two of the boundary; the chunks before it are cut and hashed
-// again by the sequencer, and the worker's guesses for them are dropped.
-// The chunks are exactly those of the plain sequential Chunker
-// (TestChunkStreamMatchesTheChunker).
+// A chunk stream cuts and hashes a byte stream on every core while its
+// consumer takes the chunks strictly in order. The stream is read in
+// segments, and each segment goes to a worker that cuts it as if a chunk
+// began at its first byte and then hashes those chunks. A content-defined
+// cut depends only on where the chunk starts and on the next Chunking.Max
+// bytes, so each segment carries a copy of the next one's first Max bytes
+// (its look-ahead) and its worker cuts every chunk that starts in it; and
+// once the true chunk sequence, continued across a segment boundary, lands
+// on one of the worker's cuts, every later cut of that segment is the true
+// one. That usually happens at the first or second chunk. The worker cuts
+// those first chunks too (the lead), from where the previous segment's
+// cuts end, which is where the true sequence is whenever the previous
+// segment's cuts were taken; the consumer (in next) checks that, cuts them
+// itself in the rare case they were not, and drops the guesses before the
+// meeting point. The chunks are exactly those of the plain sequential
+// Chunker (TestChunkStreamMatchesTheChunker).
 //
-//	reader ──segments──▶ cutters (one per core) ──guessed chunks──▶ hashers (one per core)
-//	   └──────segments in order──▶ sequencer ──chunks in order──▶ consumer (waits for each hash)
+//	reader ──segments──▶ workers (one per core: cut, lead, then hash)
+//	   └──segments in order──▶ next (the consumer: checks the lead, hands out chunks in order)
+//
+// A worker both cuts and hashes its segment rather than handing chunks to
+// separate hashers: each handoff wakes an idle core, which takes 50–150 µs
+// on this project's VMs, and a 1 MiB object is only ~0.5 ms of work.
 type chunkStream struct {
 	c       Chunking
-	process func(*streamChunk) // hash (and seal) one chunk; runs on the hashers
-	out     chan *streamChunk  // the chunks in order
-	stop    chan struct{}      // closed when the consumer gives up early
-	stopped sync.Once
-	wg      sync.WaitGroup // every goroutine of the stream
-	err     error          // the reader's error, set before out is closed
-	segs    chan []byte    // free segment buffers; their number bounds the memory
+	process func(*streamChunk) // hash (and seal) one chunk
+	inOrder chan *segment
+	stop    chan struct{} // closed when the consumer gives up early
+	wg      sync.WaitGroup
+	err     error       // the reader's error, set before inOrder is closed
+	segs    chan []byte // free segment buffers; their number bounds the memory
 	nsegs   int
+
+	// The consumer's side (next).
+	k      Chunker
+	q      []*streamChunk // chunks to hand out, in order
+	qi     int
+	cur    *segment // the segment q's chunks came from
+	pos    int64    // where the next true chunk starts
+	closed bool
 }
 
 // streamChunk is one chunk on its way to the consumer. data points into a
-// segment buffer or, for a chunk across a segment boundary, into a buffer
-// of its own; either is valid until the consumer calls done.
+// segment's buffer (a chunk across a boundary into the look-ahead of the
+// segment it starts in) and is valid until release.
 type streamChunk struct {
 	data  []byte
 	hash  Hash // set by process; wait for ready
@@ -47,100 +62,117 @@ type streamChunk struct {
 	key    Hash
 	err    error
 
-	seg       *segment // whose buffer data is in, or nil
-	own       *[]byte  // data's own buffer, returned to chunkBufs
+	seg       *segment // whose buffer data is in
+	at        int      // where data starts in seg.view
 	sealedBuf *[]byte  // sealed's buffer, returned to sealedBufs
-	state atomic.Int32
+	state     atomic.Int32
 }
 
+// A worker's guess is pending until the worker takes it; the consumer may
+// drop it before (the worker then skips it) or while it is being hashed
+// (the worker then releases it).
 const (
 	chunkPending = iota
+	chunkWorking
 	chunkHashed
 	chunkDropped
 )
 
 type segment struct {
-	start int64 // offset of buf[0] in the stream
-	buf   []byte
+	start int64         // offset of buf[0] in the stream
+	mem   []byte        // the whole buffer
+	buf   []byte        // the segment's own bytes
+	view  []byte        // buf followed by the look-ahead (up to Max bytes of the next segment; none for the last)
 	last  bool          // the stream ends with this segment
-	done  chan struct{} // closed when the cutter has set cuts and guesses
-	cuts  []int         // chunk starts the cutter found, from 0; the last is where its exact cutting stopped
+	prev  *segment      // the segment before (nil for the first)
+	cut   chan struct{} // closed when the worker has set cuts and guess
+	done  chan struct{} // closed when it has also set the lead
+	cuts  []int         // chunk starts the worker found, from 0; the last is where its exact cutting stopped
 	guess []*streamChunk
-	refs  atomic.Int32 // the sequencer's and each chunk's: at zero the buffer is free
-	cs    *chunkStream
+	// The lead: the true chunks from where the previous segment's cuts
+	// end (leadFrom) to the first of this segment's cuts they meet
+	// (guess[meet]). They are the true ones if the previous segment's
+	// cuts were; the consumer checks that.
+	leadFrom int
+	lead     []*streamChunk
+	meet     int
+	refs     atomic.Int32 // the consumer's and each chunk's: at zero the buffer is free
+	cs       *chunkStream
 }
 
 func (s *segment) release() {
 	if s.refs.Add(-1) == 0 {
-		s.cs.segs <- s.buf[:0]
+		s.cs.segs <- s.mem[:0]
 	}
 }
 
-// Segment sizes: the first is small, so a 1 MiB object is still cut on
-// two cores; later ones grow to segMax, so boundaries (each cut and hashed
-// twice for a chunk or two) stay rare. Each is at least 2*Max, so a
-// segment always holds the Max bytes a cut looks ahead.
+// Segment sizes: the first is small, so a 1 MiB object is still cut and
+// hashed on two cores; later ones grow to segMax, so boundaries (a chunk or
+// two cut and hashed twice) stay rare. Each but the last is at least Max
+// long, so a look-ahead is Max bytes unless the stream ends in it.
 const (
 	segFirst = 512 << 10
 	segMax   = 2 << 20
 )
 
-var segBufs = sync.Pool{New: func() any { b := make([]byte, 0, segMax); return &b }}
+var segBufs = sync.Pool{New: func() any { b := make([]byte, 0, segMax+DefaultChunking.Max); return &b }}
 
 func startChunkStream(r io.Reader, c Chunking, process func(*streamChunk)) *chunkStream {
 	workers := runtime.GOMAXPROCS(0)
-	cs := &chunkStream{c: c, process: process, out: make(chan *streamChunk, 64), stop: make(chan struct{}), nsegs: workers + 2}
+	cs := &chunkStream{c: c, process: process, stop: make(chan struct{}), nsegs: workers + 2}
+	cs.k.c = c
+	cs.k.setMasks()
 	cs.segs = make(chan []byte, cs.nsegs)
 	for range cs.nsegs {
-		cs.segs <- (*segBufs.Get().(*[]byte))[:0]
+		b := (*segBufs.Get().(*[]byte))[:0]
+		if cap(b) < cs.segSize(segMax)+c.Max {
+			b = make([]byte, 0, cs.segSize(segMax)+c.Max)
+		}
+		cs.segs <- b
 	}
-	toCut := make(chan *segment, cs.nsegs)
-	inOrder := make(chan *segment, cs.nsegs)
-	hashQ := make(chan *streamChunk, 256)
-	var cutters, hashers sync.WaitGroup
+	toWork := make(chan *segment, cs.nsegs)
+	cs.inOrder = make(chan *segment, cs.nsegs)
 	for range workers {
-		cutters.Add(1)
+		cs.wg.Add(1)
 		go func() {
-			defer cutters.Done()
-			for s := range toCut {
-				cs.cut(s, hashQ)
-			}
-		}()
-		hashers.Add(1)
-		go func() {
-			defer hashers.Done()
-			for ch := range hashQ {
-				cs.process(ch)
-				if !ch.state.CompareAndSwap(chunkPending, chunkHashed) { // dropped meanwhile
-					ch.release()
-				}
-				close(ch.ready)
+			defer cs.wg.Done()
+			k := Chunker{c: cs.c}
+			k.setMasks()
+			for s := range toWork {
+				cs.cut(s, &k)
+				cs.hash(s)
 			}
 		}()
 	}
-	cs.wg.Add(3)
+	cs.wg.Add(1)
 	go func() { // reader
 		defer cs.wg.Done()
-		defer close(inOrder)
-		defer close(toCut)
-		cs.err = cs.read(r, toCut, inOrder)
-	}()
-	go func() { // sequencer
-		defer cs.wg.Done()
-		defer close(cs.out)
-		defer func() { cutters.Wait(); close(hashQ) }()
-		cs.sequence(inOrder, hashQ)
-	}()
-	go func() {
-		defer cs.wg.Done()
-		hashers.Wait()
+		defer close(cs.inOrder)
+		defer close(toWork)
+		cs.err = cs.read(r, toWork)
 	}()
 	return cs
 }
 
-func (cs *chunkStream) read(r io.Reader, toCut, inOrder chan<- *segment) error {
-	size := segFirst
+// segSize keeps segments at least Max long.
+func (cs *chunkStream) segSize(n int) int { return max(n, cs.c.Max) }
+
+// read fills segments in order; each is handed on once the next one's
+// head is copied behind it as its look-ahead.
+func (cs *chunkStream) read(r io.Reader, toWork chan<- *segment) error {
+	size := cs.segSize(segFirst)
 	var start int64
+	var prev *segment
+	send := func(s *segment) {
+		s.refs.Store(1)
+		toWork <- s
+		cs.inOrder <- s
+	}
+	defer func() {
+		if prev != nil { // never handed on: its buffer goes back
+			cs.segs <- prev.mem[:0]
+		}
+	}()
 	for {
 		var buf []byte
 		select {
@@ -151,171 +183,119 @@ func (cs *chunkStream) read(r io.Reader, toCut, inOrder chan<- *segment) error {
 		n, err := io.ReadFull(r, buf[:size])
 		last := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		if err != nil && !last {
-			cs.segs <- buf
+			cs.segs <- buf[:0]
 			return err
 		}
-		s := &segment{start: start, buf: buf[:n], last: last, done: make(chan struct{}), cs: cs}
-		s.refs.Store(1)
+		s := &segment{start: start, mem: buf, buf: buf[:n:n], last: last, prev: prev, cut: make(chan struct{}), done: make(chan struct{}), cs: cs}
 		start += int64(n)
-		toCut <- s
-		inOrder <- s
+		if prev != nil {
+			prev.view = append(prev.mem[:len(prev.buf)], s.buf[:min(n, cs.c.Max)]...)
+			send(prev)
+			prev = nil
+		}
 		if last {
+			s.view = s.buf
+			send(s)
 			return nil
 		}
-		size = min(2*size, segMax)
+		prev = s
+		size = cs.segSize(min(2*size, segMax))
 	}
 }
 
-// cut finds the segment's chunks as if one began at its first byte, as
-// long as each cut is exact: Max bytes ahead, or the end of the stream.
-func (cs *chunkStream) cut(s *segment, hashQ chan<- *streamChunk) {
-	defer close(s.done)
-	k := Chunker{c: cs.c}
-	k.setMasks()
-	p := 0
+// cut cuts segment s as if a chunk began at its first byte (every cut
+// is exact: the view holds Max bytes past it, or reaches the end of the
+// stream, see read), then works out its lead.
+func (cs *chunkStream) cut(s *segment, k *Chunker) {
 	s.cuts = append(s.cuts, 0)
+	for p := 0; p < len(s.buf); {
+		n := k.boundary(s.view[p:])
+		s.guess = append(s.guess, s.chunk(p, n))
+		p += n
+		s.cuts = append(s.cuts, p)
+	}
+	close(s.cut)
+	s.leadFrom = -1
+	if s.prev != nil {
+		<-s.prev.cut // a worker took it before this one, and cutting waits on nothing else
+		s.leadFrom = s.prev.cuts[len(s.prev.cuts)-1] - len(s.prev.buf)
+		s.lead, s.meet = s.follow(k, s.leadFrom)
+	}
+	s.prev = nil
+	close(s.done)
+}
+
+// hash hashes the chunks of s the consumer has not dropped:
+// the lead and the guesses from where it meets them first, the rest last
+// (the consumer usually drops them first).
+func (cs *chunkStream) hash(s *segment) {
+	cs.hashAll(s.lead)
+	cs.hashAll(s.guess[s.meet:])
+	cs.hashAll(s.guess[:s.meet])
+}
+
+// follow cuts the true chunks from rel until they meet one of the
+// segment's cuts: it returns them and the index of the guess that begins
+// where they end (len(guess) when none starts in the segment).
+func (s *segment) follow(k *Chunker, rel int) ([]*streamChunk, int) {
+	var out []*streamChunk
+	g := 0
 	for {
-		rem := len(s.buf) - p
-		if rem == 0 || (rem < cs.c.Max && !s.last) {
-			return
+		for g < len(s.cuts) && s.cuts[g] < rel {
+			g++
+		}
+		if g < len(s.cuts) && s.cuts[g] == rel || rel >= len(s.buf) {
+			return out, min(g, len(s.guess))
+		}
+		ch := s.chunk(rel, k.boundary(s.view[rel:]))
+		out = append(out, ch)
+		rel += len(ch.data)
+	}
+}
+
+func (cs *chunkStream) hashAll(chs []*streamChunk) {
+	for _, ch := range chs {
+		if !ch.state.CompareAndSwap(chunkPending, chunkWorking) { // dropped
+			ch.release()
+			continue
 		}
 		select {
 		case <-cs.stop:
-			return
 		default:
+			cs.process(ch)
 		}
-		n := k.boundary(s.buf[p:])
-		ch := s.chunk(p, n)
-		s.guess = append(s.guess, ch)
-		hashQ <- ch
-		p += n
-		s.cuts = append(s.cuts, p)
+		if !ch.state.CompareAndSwap(chunkWorking, chunkHashed) { // dropped meanwhile
+			ch.release()
+		}
+		close(ch.ready)
+		// Let the consumer have the core now and then: it hands the
+		// chunks to the disk, and would otherwise wait for a whole
+		// segment's hashing (the scheduler does not preempt this loop).
+		runtime.Gosched()
 	}
 }
 
 func (s *segment) chunk(p, n int) *streamChunk {
 	s.refs.Add(1)
-	return &streamChunk{data: s.buf[p : p+n : p+n], seg: s, ready: make(chan struct{})}
+	return &streamChunk{data: s.view[p : p+n : p+n], at: p, seg: s, ready: make(chan struct{})}
 }
 
-// release hands the chunk's bytes back (the consumer calls done).
+// release hands the chunk's bytes back (the consumer calls it when done).
 func (ch *streamChunk) release() {
 	if ch.seg != nil {
 		ch.seg.release()
-	}
-	if ch.own != nil {
-		chunkBufs.Put(ch.own)
 	}
 	if ch.sealedBuf != nil {
 		sealedBufs.Put(ch.sealedBuf)
 	}
 }
 
-// drop gives up a guessed chunk: whoever finishes with it last releases it.
+// drop gives up a worker's guess: whoever finishes with it last releases it.
 func (ch *streamChunk) drop() {
-	if !ch.state.CompareAndSwap(chunkPending, chunkDropped) {
-		ch.release() // hashed already
+	if ch.state.CompareAndSwap(chunkPending, chunkDropped) || ch.state.CompareAndSwap(chunkWorking, chunkDropped) {
+		return
 	}
-}
-
-// sequence continues the true chunk sequence across segments and emits it.
-func (cs *chunkStream) sequence(inOrder <-chan *segment, hashQ chan<- *streamChunk) {
-	k := Chunker{c: cs.c}
-	k.setMasks()
-	q := sequencer{cs: cs, k: &k, hashQ: hashQ, carry: make([]byte, 0, cs.c.Max), join: make([]byte, 0, 2*cs.c.Max)}
-	ok := true
-	for s := range inOrder {
-		<-s.done
-		if ok {
-			ok = q.resync(s)
-		} else { // the consumer stopped: only give the buffers back
-			for _, ch := range s.guess {
-				ch.drop()
-			}
-		}
-		s.release()
-	}
-}
-
-type sequencer struct {
-	cs    *chunkStream
-	k     *Chunker
-	hashQ chan<- *streamChunk
-	pos   int64  // where the next true chunk starts
-	carry []byte // the stream from pos to the end of the previous segment (shorter than Max)
-	join  []byte // carry followed by the head of the next segment
-}
-
-// emit hands a chunk to the consumer; false when the consumer stopped.
-func (q *sequencer) emit(ch *streamChunk) bool {
-	select {
-	case q.cs.out <- ch:
-		return true
-	case <-q.cs.stop:
-		ch.drop()
-		return false
-	}
-}
-
-// resync emits the true chunks that start in the carry or in segment s,
-// taking the cutter's guesses from where the true sequence meets them, and
-// carries the rest. It reports false when the consumer stopped.
-func (q *sequencer) resync(s *segment) bool {
-	max := q.cs.c.Max
-	// Chunks that start in the carried bytes, cut from the carry joined with
-	// the head of s (non-last segments are at least Max long, so the cut
-	// sees its whole look-ahead), each copied into a buffer of its own.
-	if q.pos < s.start {
-		q.join = append(append(q.join[:0], q.carry...), s.buf[:min(len(s.buf), max)]...)
-		off := 0
-		for q.pos < s.start {
-			n := q.k.boundary(q.join[off:])
-			own := chunkBufs.Get().(*[]byte)
-			*own = append((*own)[:0], q.join[off:off+n]...)
-			ch := &streamChunk{data: *own, own: own, ready: make(chan struct{})}
-			q.hashQ <- ch
-			if !q.emit(ch) {
-				dropAll(s.guess)
-				return false
-			}
-			off += n
-			q.pos += int64(n)
-		}
-	}
-	// Then within s until the true sequence meets a guessed cut.
-	g := 0
-	for {
-		rel := int(q.pos - s.start)
-		for g < len(s.cuts) && s.cuts[g] < rel {
-			g++
-		}
-		if g < len(s.cuts) && s.cuts[g] == rel { // met: the guesses from here on are true chunks
-			dropAll(s.guess[:g])
-			for i, ch := range s.guess[g:] {
-				if !q.emit(ch) {
-					dropAll(s.guess[g+i+1:])
-					return false
-				}
-			}
-			q.pos = s.start + int64(s.cuts[len(s.cuts)-1])
-			break
-		}
-		rem := len(s.buf) - rel
-		if rem == 0 || (rem < max && !s.last) {
-			dropAll(s.guess)
-			break
-		}
-		n := q.k.boundary(s.buf[rel:])
-		ch := s.chunk(rel, n)
-		q.hashQ <- ch
-		if !q.emit(ch) {
-			dropAll(s.guess)
-			return false
-		}
-		q.pos += int64(n)
-	}
-	q.carry = append(q.carry[:0], s.buf[q.pos-s.start:]...)
-	return true
+	ch.release() // hashed already
 }
 
 func dropAll(chs []*streamChunk) {
@@ -324,19 +304,77 @@ func dropAll(chs []*streamChunk) {
 	}
 }
 
-// abort stops the stream early and releases every chunk not yet taken;
-// wait still has to be called.
-func (cs *chunkStream) abort() {
-	cs.stopped.Do(func() { close(cs.stop) })
-	for ch := range cs.out {
-		<-ch.ready
-		ch.release()
+// next returns the next chunk of the stream, hashed, or false at the end
+// (then close says whether the stream ended or failed).
+func (cs *chunkStream) next() (*streamChunk, bool) {
+	for cs.qi == len(cs.q) {
+		if cs.cur != nil {
+			cs.cur.release()
+			cs.cur = nil
+		}
+		s, ok := <-cs.inOrder
+		if !ok {
+			return nil, false
+		}
+		<-s.done
+		cs.q, cs.qi = cs.q[:0], 0
+		cs.resync(s)
+		cs.cur = s
+	}
+	ch := cs.q[cs.qi]
+	cs.qi++
+	<-ch.ready
+	return ch, true
+}
+
+// resync queues the true chunks that start in segment s: the worker's
+// lead and guesses when the lead starts where the true sequence is (it
+// does whenever the previous segment's guesses were taken), otherwise
+// chunks cut and hashed here until the true sequence meets a guess.
+func (cs *chunkStream) resync(s *segment) {
+	rel := int(cs.pos - s.start) // at most Max past s.start: the previous segment cut its last chunk
+	lead, meet := s.lead, s.meet
+	if s.leadFrom < 0 || rel != s.leadFrom {
+		dropAll(lead)
+		lead, meet = s.follow(&cs.k, rel)
+		for _, ch := range lead {
+			cs.process(ch)
+			ch.state.Store(chunkHashed)
+			close(ch.ready)
+		}
+	}
+	cs.q = append(cs.q, lead...)
+	dropAll(s.guess[:meet])
+	cs.q = append(cs.q, s.guess[meet:]...)
+	switch {
+	case meet < len(s.guess):
+		cs.pos = s.start + int64(s.cuts[len(s.cuts)-1])
+	case len(lead) > 0:
+		last := lead[len(lead)-1]
+		cs.pos = s.start + int64(last.at+len(last.data))
 	}
 }
 
-// wait waits for every goroutine and returns the reader's error; the
-// segment buffers go back to the pool.
-func (cs *chunkStream) wait() error {
+// close ends the stream (stopping it first if the consumer did not take
+// every chunk), waits for its goroutines and returns the reader's error.
+// Chunks already handed out must have been released.
+func (cs *chunkStream) close() error {
+	if cs.closed {
+		return cs.err
+	}
+	cs.closed = true
+	close(cs.stop)
+	dropAll(cs.q[cs.qi:])
+	cs.q, cs.qi = nil, 0
+	if cs.cur != nil {
+		cs.cur.release()
+	}
+	for s := range cs.inOrder {
+		<-s.done
+		dropAll(s.lead)
+		dropAll(s.guess)
+		s.release()
+	}
 	cs.wg.Wait()
 	for range cs.nsegs {
 		b := <-cs.segs

@@ -180,8 +180,11 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	var stored []Hash // private objects: the encrypted chunks' hashes, in order
 	seen := map[Hash]bool{}
 	var writeErr error
-	for ch := range cs.out {
-		<-ch.ready
+	for {
+		ch, ok := cs.next()
+		if !ok {
+			break
+		}
 		writeErr = func() error {
 			if ch.err != nil {
 				return ch.err
@@ -211,11 +214,10 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		}()
 		ch.release()
 		if writeErr != nil {
-			cs.abort()
 			break
 		}
 	}
-	readErr := cs.wait()
+	readErr := cs.close()
 	if readErr != nil {
 		var tl *TooLargeError
 		if !errors.As(readErr, &tl) {
@@ -259,12 +261,9 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	return m, st, nil
 }
 
-// chunkBufs and sealedBufs are reused across puts: allocating them would
-// dominate the cost of small objects.
-var (
-	chunkBufs  = sync.Pool{New: func() any { b := make([]byte, 0, DefaultChunking.Max); return &b }}
-	sealedBufs = sync.Pool{New: func() any { b := make([]byte, 0, DefaultChunking.Max+gcmOverhead); return &b }}
-)
+// sealedBufs are reused across puts: allocating them would dominate the
+// cost of small private objects.
+var sealedBufs = sync.Pool{New: func() any { b := make([]byte, 0, DefaultChunking.Max+gcmOverhead); return &b }}
 
 type limitReader struct {
 	r         io.Reader
@@ -309,6 +308,11 @@ func (s *Store) Manifest(root Hash) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseManifest(root, bz)
+}
+
+// parseManifest decodes a stored manifest and checks it against its root.
+func parseManifest(root Hash, bz []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(bz, &m); err != nil {
 		return nil, fmt.Errorf("manifest of %s is damaged: %w", root, err)

@@ -15,6 +15,10 @@ func startWriteback(f *os.File, upto int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), 0, upto, unix.SYNC_FILE_RANGE_WRITE)
 }
 
+// allocate reserves n bytes of the file from off (and grows its size to
+// cover them), so writes there do not have to allocate.
+func allocate(f *os.File, off, n int64) error { return unix.Fallocate(int(f.Fd()), 0, off, n) }
+
 // directIO can be turned off to compare (BenchmarkPut) or to test the
 // page-cache path on a filesystem that takes direct writes.
 var directIO = true

@@ -2,7 +2,10 @@
 
 package store
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 func fdatasync(f *os.File) error { return f.Sync() }
 
@@ -14,3 +17,7 @@ func openPackForWriting(path string) (*os.File, bool, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 	return f, false, err
 }
+
+func allocate(*os.File, int64, int64) error { return errors.ErrUnsupported }
+
+func newAsyncWriter(*os.File) blockWriter { return nil }
