@@ -48,8 +48,8 @@ func main() {
 	sha := shaSpeed()
 	fmt.Printf("baseline: sha256 on one core %.0f MB/s; dd is measured per row, same byte count\n\n", sha)
 
-	fmt.Println("| backend | object | put MB/s (durable) | dd MB/s (same size) | put / dd | get MB/s (verified, warm) | get / sha256 | peak heap MiB |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| backend | object | put MB/s (durable) | dd MB/s (same size) | put / dd | get MB/s (verified, warm) | get / sha256 | peak heap MiB | peak RSS MiB |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	open := func(name string) *store.Store {
 		s, err := store.Open(filepath.Join(root, name))
 		check(err)
@@ -106,6 +106,7 @@ func row(root, label string, s *store.Store, size int64, private bool, sha float
 	}
 	var dd, put, get time.Duration
 	peak := trackHeap()
+	machine.ResetPeakRSS()
 	for i := 0; i < reps; i++ {
 		src := filepath.Join(root, "src-"+strconv.FormatInt(size, 10))
 		seed := int64(i)
@@ -134,7 +135,7 @@ func row(root, label string, s *store.Store, size int64, private bool, sha float
 	}
 	p := peak()
 	mbps := func(d time.Duration) float64 { return float64(size) * float64(reps) / d.Seconds() / 1e6 }
-	fmt.Printf("| %s | %s | %.0f | %.0f | %.2f | %.0f | %.2f | %d |\n", label, human(size), mbps(put), mbps(dd), dd.Seconds()/put.Seconds(), mbps(get), mbps(get)/sha, p>>20)
+	fmt.Printf("| %s | %s | %.0f | %.0f | %.2f | %.0f | %.2f | %d | %d |\n", label, human(size), mbps(put), mbps(dd), dd.Seconds()/put.Seconds(), mbps(get), mbps(get)/sha, p>>20, machine.PeakRSS()>>20)
 }
 
 // ddTime is how long dd takes to write size bytes and fdatasync them, by

@@ -2,6 +2,7 @@
 package machine
 
 import (
+	"fmt"
 	"os"
 	"strings"
 )
@@ -15,4 +16,24 @@ func CPUModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// ResetPeakRSS starts a new peak of the process's resident memory (Linux;
+// false where the kernel does not allow it).
+func ResetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// PeakRSS is the process's peak resident memory in bytes since it started
+// or since ResetPeakRSS (0 where unknown).
+func PeakRSS() uint64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			var kb uint64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(l, "VmHWM:"), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }

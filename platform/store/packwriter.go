@@ -81,7 +81,7 @@ func alignUp(n int64) int64 { return (n + packAlign - 1) &^ (packAlign - 1) }
 
 // packBufs lend the write buffers: a store holds them only while it writes,
 // so an idle one (or one that only stores small objects) holds none.
-var packBufs = sync.Pool{New: func() any { b := alignedBuffer(packBufSize); return &b }}
+var packBufs = &bufPool{size: packBufSize, keep: 2 * packRing}
 
 // alignedBuffer returns n bytes starting on a packAlign boundary, as direct
 // I/O requires of the memory too.
@@ -135,7 +135,7 @@ func (w *packWriter) append(data []byte) (int64, error) {
 	for len(data) > 0 {
 		buf := &w.ring[w.cur]
 		if buf.b == nil {
-			buf.b = (*packBufs.Get().(*[]byte))[:0]
+			buf.b = packBufs.get()
 		}
 		n := copy(buf.b[len(buf.b):cap(buf.b)], data)
 		buf.b = buf.b[:len(buf.b)+n]
@@ -246,8 +246,7 @@ func (w *packWriter) flush() error {
 	w.sent = 0
 	for i := range w.ring {
 		if w.ring[i].b != nil {
-			b := w.ring[i].b[:0]
-			packBufs.Put(&b)
+			packBufs.put(w.ring[i].b)
 			w.ring[i].b = nil
 		}
 	}

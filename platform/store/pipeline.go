@@ -115,7 +115,7 @@ const (
 	segMax   = 2 << 20
 )
 
-var segBufs = sync.Pool{New: func() any { b := make([]byte, 0, segMax+DefaultChunking.Max); return &b }}
+var segBufs = &bufPool{size: segMax + DefaultChunking.Max, keep: 8}
 
 func startChunkStream(r io.Reader, c Chunking, process func(*streamChunk)) *chunkStream {
 	workers := runtime.GOMAXPROCS(0)
@@ -124,11 +124,11 @@ func startChunkStream(r io.Reader, c Chunking, process func(*streamChunk)) *chun
 	cs.k.setMasks()
 	cs.segs = make(chan []byte, cs.nsegs)
 	for range cs.nsegs {
-		b := (*segBufs.Get().(*[]byte))[:0]
-		if cap(b) < cs.segSize(segMax)+c.Max {
-			b = make([]byte, 0, cs.segSize(segMax)+c.Max)
+		if need := cs.segSize(segMax) + c.Max; need <= segBufs.size {
+			cs.segs <- segBufs.get()
+		} else {
+			cs.segs <- make([]byte, 0, need)
 		}
-		cs.segs <- b
 	}
 	toWork := make(chan *segment, cs.nsegs)
 	cs.inOrder = make(chan *segment, cs.nsegs)
@@ -377,8 +377,9 @@ func (cs *chunkStream) close() error {
 	}
 	cs.wg.Wait()
 	for range cs.nsegs {
-		b := <-cs.segs
-		segBufs.Put(&b)
+		if b := <-cs.segs; cap(b) == segBufs.size {
+			segBufs.put(b)
+		}
 	}
 	return cs.err
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"runtime"
+	"sahara/internal/machine"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -247,6 +248,7 @@ func testLargeObject(t *testing.T, s *Store) {
 	}()
 	src := io.LimitReader(rand.New(rand.NewSource(6)), size)
 	in := sha256.New()
+	rssReset := machine.ResetPeakRSS()
 	t0 := time.Now()
 	m, _, err := s.Put(io.TeeReader(src, in), "big")
 	if err != nil {
@@ -263,12 +265,18 @@ func testLargeObject(t *testing.T, s *Store) {
 	if m.Size != size || !bytes.Equal(in.Sum(nil), out.Sum(nil)) {
 		t.Fatalf("size %d/%d, bytes equal %v", m.Size, size, bytes.Equal(in.Sum(nil), out.Sum(nil)))
 	}
-	t.Logf("%d MiB: put %.0f MB/s, get %.0f MB/s, peak heap in use %d MiB", size>>20,
-		float64(size)/put.Seconds()/1e6, float64(size)/get.Seconds()/1e6, peak.Load()>>20)
+	rss := machine.PeakRSS()
+	t.Logf("%d MiB: put %.0f MB/s, get %.0f MB/s, peak heap in use %d MiB, peak RSS %d MiB", size>>20,
+		float64(size)/put.Seconds()/1e6, float64(size)/get.Seconds()/1e6, peak.Load()>>20, rss>>20)
 	// The manifest's chunk list grows with the object (40 bytes a chunk);
 	// everything else is a fixed set of chunk-sized buffers.
 	if limit := uint64(64<<20) + uint64(m.Size/int64(DefaultChunking.Min))*200; peak.Load() > limit {
 		t.Fatalf("peak heap %d MiB for a %d MiB object: memory grows with the object", peak.Load()>>20, size>>20)
+	}
+	// The I/O buffers live outside the Go heap: resident memory, which
+	// counts them, is bounded too (the test binary itself is ~100 MiB of it).
+	if limit := uint64(256<<20) + uint64(m.Size/int64(DefaultChunking.Min))*200; rssReset && rss > limit {
+		t.Fatalf("peak RSS %d MiB for a %d MiB object: memory grows with the object", rss>>20, size>>20)
 	}
 }
 

@@ -47,3 +47,20 @@ func directWritesWork(dir string) bool {
 	_, err = f.WriteAt(alignedBuffer(packAlign)[:packAlign], 0)
 	return err == nil
 }
+
+// mmapBuffer returns n bytes (capacity; length 0) of anonymous memory
+// outside the Go heap, page-aligned; on failure, aligned heap memory.
+func mmapBuffer(n int) []byte {
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		return alignedBuffer(n)
+	}
+	return b[:0]
+}
+
+// unmapBuffer gives back a buffer from mmapBuffer (heap ones are left to the collector).
+func unmapBuffer(b []byte) {
+	if err := unix.Munmap(b[:cap(b)]); err != nil {
+		_ = err // a heap buffer from the fallback
+	}
+}

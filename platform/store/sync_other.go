@@ -21,3 +21,7 @@ func openPackForWriting(path string) (*os.File, bool, error) {
 func allocate(*os.File, int64, int64) error { return errors.ErrUnsupported }
 
 func newAsyncWriter(*os.File) blockWriter { return nil }
+
+func mmapBuffer(n int) []byte { return alignedBuffer(n) }
+
+func unmapBuffer([]byte) {}

@@ -32,7 +32,12 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-const provider = new ethers.JsonRpcProvider(rpc, undefined, { staticNetwork: true });
+// ethers shares identical calls made within 250 ms (cacheTimeout). On a chain
+// that includes a transaction within that time, the next transaction's
+// eth_getTransactionCount("pending") would get the answer from before the
+// first one, and a nonce already used: turn the cache off, as any client of a
+// fast chain should.
+const provider = new ethers.JsonRpcProvider(rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
 const wallet = new ethers.Wallet(key, provider);
 
 await check("chain id", async () => {
