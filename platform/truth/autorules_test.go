@@ -1,0 +1,526 @@
+package truth
+
+import (
+	"encoding/gob"
+	"fmt"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestAutoRulesOnRealSets compares ways for auto to choose or combine its
+// candidates on the 14 real sets, under the same nested cross-validation as
+// the accuracy bench (bench/truth/README.md, "Auto against the bar"):
+//
+//	TRUTH_RULES=/tmp/truth-rules.gob go test ./platform/truth -run AutoRules -v
+//
+// The first run caches every method's posteriors on each outer fold's
+// held-out items and every candidate's inner-CV out-of-fold posteriors on the
+// control items (about a minute); later runs only combine them.
+
+type rulesFold struct {
+	EvalTruth []int32
+	Eval      map[string][]float64 // method → n_eval×K
+	CtlTruth  []int32
+	OOF       [][]float64 // candidate → n_ctl×K
+}
+
+type rulesSet struct {
+	Name  string
+	K     int
+	Folds []rulesFold
+}
+
+func buildRulesCache(t *testing.T, out string) {
+	root := crowdDir
+	ents, _ := os.ReadDir(root)
+	var sets []rulesSet
+	for _, e := range ents {
+		a := filepath.Join(root, e.Name(), "answers.csv")
+		g := filepath.Join(root, e.Name(), "gold.csv")
+		if _, err := os.Stat(g); err != nil {
+			continue
+		}
+		d, _, err := LoadAnswersFile(a, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gold, _, err := LoadGoldFile(g, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		K := d.NumClasses()
+		set := rulesSet{Name: e.Name(), K: K}
+		keys := sortedKeys(gold.Class)
+		seed := int64(1)
+		rng := rand.New(rand.NewSource(seed))
+		rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		for f := 0; f < 5; f++ {
+			ctl := &Gold{Class: map[int]int32{}}
+			var evalItems []int
+			var fold rulesFold
+			for j, it := range keys {
+				c := gold.Class[it]
+				if j%5 == f {
+					evalItems = append(evalItems, it)
+					fold.EvalTruth = append(fold.EvalTruth, c)
+				} else if c >= 0 {
+					ctl.Class[it] = c
+				}
+			}
+			fold.Eval = map[string][]float64{}
+			for _, m := range CategoricalMethods {
+				r, err := Aggregate(d, m, Options{Control: ctl, Seed: seed})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := make([]float64, 0, len(evalItems)*K)
+				for _, it := range evalItems {
+					p = append(p, r.Posterior[it*K:it*K+K]...)
+				}
+				fold.Eval[m] = p
+			}
+			// auto's inner CV, as auto does it
+			ik := sortedKeys(ctl.Class)
+			irng := rand.New(rand.NewSource(seed + 1))
+			irng.Shuffle(len(ik), func(i, j int) { ik[i], ik[j] = ik[j], ik[i] })
+			fold.OOF = make([][]float64, len(autoCandidates))
+			for j := range fold.OOF {
+				fold.OOF[j] = make([]float64, len(ik)*K)
+			}
+			for _, it := range ik {
+				fold.CtlTruth = append(fold.CtlTruth, ctl.Class[it])
+			}
+			for inf := 0; inf < 5; inf++ {
+				train := &Gold{Class: map[int]int32{}}
+				for j, it := range ik {
+					if j%5 != inf {
+						train.Class[it] = ctl.Class[it]
+					}
+				}
+				rs, err := aggregateMany(d, autoCandidates, Options{Control: train, Seed: seed, Threads: 1}, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range autoCandidates {
+					for q, it := range ik {
+						if q%5 == inf {
+							copy(fold.OOF[j][q*K:q*K+K], rs[j].Posterior[it*K:it*K+K])
+						}
+					}
+				}
+			}
+			set.Folds = append(set.Folds, fold)
+		}
+		sets = append(sets, set)
+		t.Logf("%s cached", e.Name())
+	}
+	f, _ := os.Create(out)
+	defer f.Close()
+	if err := gob.NewEncoder(f).Encode(sets); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func xAcc(p []float64, truth []int32, K int) float64 {
+	hits := 0.0
+	for q, g := range truth {
+		row := p[q*K : q*K+K]
+		top := row[0]
+		for _, v := range row {
+			top = math.Max(top, v)
+		}
+		tied := 0
+		for _, v := range row {
+			if v >= top-1e-12*math.Max(1, top) {
+				tied++
+			}
+		}
+		if g >= 0 && row[g] >= top-1e-12*math.Max(1, top) {
+			hits += 1 / float64(tied)
+		}
+	}
+	return hits
+}
+
+// combine applies weights (candidate index → weight) as a linear pool or a log-linear pool.
+func xCombine(ps [][]float64, w []float64, bias []float64, K int, logpool bool) []float64 {
+	n := len(ps[0]) / K
+	out := make([]float64, n*K)
+	for q := 0; q < n; q++ {
+		row := out[q*K : q*K+K]
+		for j, p := range ps {
+			if w[j] == 0 {
+				continue
+			}
+			for k := 0; k < K; k++ {
+				if logpool {
+					row[k] += w[j] * math.Log(math.Max(p[q*K+k], 1e-6))
+				} else {
+					row[k] += w[j] * p[q*K+k]
+				}
+			}
+		}
+		if logpool {
+			mx := math.Inf(-1)
+			for k := range row {
+				if bias != nil {
+					row[k] += bias[k]
+				}
+				mx = math.Max(mx, row[k])
+			}
+			s := 0.0
+			for k := range row {
+				row[k] = math.Exp(row[k] - mx)
+				s += row[k]
+			}
+			for k := range row {
+				row[k] /= s
+			}
+		}
+	}
+	return out
+}
+
+// logpoolFit learns non-negative weights and class biases maximizing the log-likelihood of the
+// control truths under the log-linear pool, with L2 shrinkage of the weights toward start.
+func xLogpoolFit(oof [][]float64, truth []int32, K int, lambda float64, useBias bool) ([]float64, []float64) {
+	M := len(oof)
+	w := make([]float64, M)
+	for j := range w {
+		w[j] = 1.0 / float64(M)
+	}
+	b := make([]float64, K)
+	n := len(truth)
+	lr := 0.5
+	for it := 0; it < 400; it++ {
+		gw := make([]float64, M)
+		gb := make([]float64, K)
+		p := xCombine(oof, w, b, K, true)
+		for q, g := range truth {
+			if g < 0 {
+				continue
+			}
+			for k := 0; k < K; k++ {
+				y := 0.0
+				if int32(k) == g {
+					y = 1
+				}
+				d := y - p[q*K+k]
+				for j := 0; j < M; j++ {
+					gw[j] += d * math.Log(math.Max(oof[j][q*K+k], 1e-6))
+				}
+				gb[k] += d
+			}
+		}
+		for j := range w {
+			w[j] += lr * (gw[j]/float64(n) - lambda*(w[j]-1.0/float64(M)))
+			w[j] = math.Max(w[j], 0)
+		}
+		if useBias {
+			for k := range b {
+				b[k] += lr * gb[k] / float64(n)
+			}
+		}
+	}
+	return w, b
+}
+
+// linpoolFit learns mixture weights by EM on the control log-likelihood.
+func xLinpoolFit(oof [][]float64, truth []int32, K int) []float64 {
+	M := len(oof)
+	w := make([]float64, M)
+	for j := range w {
+		w[j] = 1.0 / float64(M)
+	}
+	for it := 0; it < 200; it++ {
+		acc := make([]float64, M)
+		for q, g := range truth {
+			if g < 0 {
+				continue
+			}
+			s := 0.0
+			for j := range w {
+				s += w[j] * math.Max(oof[j][q*K+int(g)], 1e-9)
+			}
+			for j := range w {
+				acc[j] += w[j] * math.Max(oof[j][q*K+int(g)], 1e-9) / s
+			}
+		}
+		t := 0.0
+		for _, a := range acc {
+			t += a
+		}
+		for j := range w {
+			w[j] = acc[j] / t
+		}
+	}
+	return w
+}
+
+func TestAutoRulesOnRealSets(t *testing.T) {
+	path := os.Getenv("TRUTH_RULES")
+	if path == "" {
+		t.Skip("set TRUTH_RULES to a cache file to compare auto's selection rules")
+	}
+	if _, err := os.Stat(path); err != nil {
+		buildRulesCache(t, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sets []rulesSet
+	if err := gob.NewDecoder(f).Decode(&sets); err != nil {
+		t.Fatal(err)
+	}
+	type rule struct {
+		name string
+		pick func(fold rulesFold, K int) []float64 // weights over autoCandidates, applied to Eval posteriors
+		log  bool
+		bias func(fold rulesFold, K int) []float64
+	}
+	single := func(fold rulesFold, K int) []float64 {
+		w := make([]float64, len(autoCandidates))
+		best := 0
+		bh := -1.0
+		for j := range autoCandidates {
+			if h := xAcc(fold.OOF[j], fold.CtlTruth, K); h > bh+1e-9 {
+				best, bh = j, h
+			}
+		}
+		w[best] = 1
+		return w
+	}
+	caruana := func(fold rulesFold, K int) []float64 {
+		best := 0
+		bh := -1.0
+		for j := range autoCandidates {
+			if h := xAcc(fold.OOF[j], fold.CtlTruth, K); h > bh+1e-9 {
+				best, bh = j, h
+			}
+		}
+		wm := blend(fold.OOF, fold.CtlTruth, K, best)
+		w := make([]float64, len(autoCandidates))
+		for j, n := range wm {
+			w[j] = float64(n)
+		}
+		return w
+	}
+	bagged := func(nb int, frac float64, fromBest bool) func(fold rulesFold, K int) []float64 {
+		return func(fold rulesFold, K int) []float64 {
+			rng := rand.New(rand.NewSource(7))
+			n := len(fold.CtlTruth)
+			w := make([]float64, len(autoCandidates))
+			for b := 0; b < nb; b++ {
+				m := int(frac * float64(n))
+				idx := make([]int, m)
+				for i := range idx {
+					idx[i] = rng.Intn(n)
+				}
+				sub := make([][]float64, len(fold.OOF))
+				for j := range sub {
+					sub[j] = make([]float64, m*K)
+					for q, i := range idx {
+						copy(sub[j][q*K:q*K+K], fold.OOF[j][i*K:i*K+K])
+					}
+				}
+				tr := make([]int32, m)
+				for q, i := range idx {
+					tr[q] = fold.CtlTruth[i]
+				}
+				best := 0
+				bh := -1.0
+				for j := range autoCandidates {
+					if h := xAcc(sub[j], tr, K); h > bh+1e-9 {
+						best, bh = j, h
+					}
+				}
+				var wm map[int]int
+				if fromBest {
+					wm = blend(sub, tr, K, best)
+				} else {
+					wm = map[int]int{best: 1}
+				}
+				tot := 0
+				for _, c := range wm {
+					tot += c
+				}
+				for j, c := range wm {
+					w[j] += float64(c) / float64(tot)
+				}
+			}
+			return w
+		}
+	}
+	var rules []rule
+	rules = append(rules, rule{name: "single", pick: single}, rule{name: "caruana (auto now)", pick: caruana})
+	rules = append(rules, rule{name: "bag20 caruana", pick: bagged(20, 1, true)}, rule{name: "bag20 single", pick: bagged(20, 1, false)},
+		rule{name: "bag50 caruana .5", pick: bagged(50, 0.5, true)}, rule{name: "bag50 single .5", pick: bagged(50, 0.5, false)})
+	for _, lam := range []float64{0, 0.1} {
+		lam := lam
+		rules = append(rules, rule{name: fmt.Sprintf("logpool l2=%g", lam), log: true,
+			pick: func(fold rulesFold, K int) []float64 {
+				w, _ := xLogpoolFit(fold.OOF, fold.CtlTruth, K, lam, false)
+				return w
+			}})
+		rules = append(rules, rule{name: fmt.Sprintf("logpool+bias l2=%g", lam), log: true,
+			pick: func(fold rulesFold, K int) []float64 {
+				w, _ := xLogpoolFit(fold.OOF, fold.CtlTruth, K, lam, true)
+				return w
+			},
+			bias: func(fold rulesFold, K int) []float64 {
+				_, b := xLogpoolFit(fold.OOF, fold.CtlTruth, K, lam, true)
+				return b
+			}})
+	}
+	rules = append(rules, rule{name: "linpool EM", pick: func(fold rulesFold, K int) []float64 { return xLinpoolFit(fold.OOF, fold.CtlTruth, K) }})
+	rules = append(rules, rule{name: "equal linear", pick: func(fold rulesFold, K int) []float64 {
+		w := make([]float64, len(autoCandidates))
+		for j := range w {
+			w[j] = 1
+		}
+		return w
+	}})
+
+	// regime: split items by majority-vote agreement (max mv posterior) at the controls' median;
+	// a Caruana blend per regime.
+	mvIdx := autoIndex("mv")
+	regime := func(fold rulesFold, K int, ps [][]float64, evalMV []float64) []float64 {
+		n := len(fold.CtlTruth)
+		agree := make([]float64, n)
+		for q := 0; q < n; q++ {
+			m := 0.0
+			for k := 0; k < K; k++ {
+				m = math.Max(m, fold.OOF[mvIdx][q*K+k])
+			}
+			agree[q] = m
+		}
+		sorted := append([]float64(nil), agree...)
+		sort.Float64s(sorted)
+		thr := sorted[n/2]
+		var out []float64
+		weights := make([][]float64, 2)
+		for side := 0; side < 2; side++ {
+			var idx []int
+			for q := 0; q < n; q++ {
+				if (agree[q] >= thr) == (side == 1) {
+					idx = append(idx, q)
+				}
+			}
+			sub := make([][]float64, len(fold.OOF))
+			for j := range sub {
+				for _, q := range idx {
+					sub[j] = append(sub[j], fold.OOF[j][q*K:q*K+K]...)
+				}
+			}
+			tr := make([]int32, len(idx))
+			for i, q := range idx {
+				tr[i] = fold.CtlTruth[q]
+			}
+			best, bh := 0, -1.0
+			for j := range autoCandidates {
+				if h := xAcc(sub[j], tr, K); h > bh+1e-9 {
+					best, bh = j, h
+				}
+			}
+			w := make([]float64, len(autoCandidates))
+			for j, c := range blend(sub, tr, K, best) {
+				w[j] = float64(c)
+			}
+			weights[side] = w
+		}
+		ne := len(ps[0]) / K
+		out = make([]float64, 0, ne*K)
+		for q := 0; q < ne; q++ {
+			side := 0
+			if evalMV[q] >= thr {
+				side = 1
+			}
+			row := make([][]float64, len(ps))
+			for j := range ps {
+				row[j] = ps[j][q*K : q*K+K]
+			}
+			out = append(out, xCombine(row, weights[side], nil, K, false)...)
+		}
+		return out
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n%-16s %6s %6s", "set", "best", "mv")
+	for _, r := range rules {
+		fmt.Fprintf(&sb, " %8.8s", r.name)
+	}
+	sb.WriteString("\n")
+	rules = append(rules, rule{name: "regime caruana"})
+	within := make([]int, len(rules))
+	geMV := make([]int, len(rules))
+	gap := make([]float64, len(rules))
+	for _, s := range sets {
+		K := s.K
+		n := 0
+		methodHits := map[string]float64{}
+		ruleHits := make([]float64, len(rules))
+		for _, fold := range s.Folds {
+			n += len(fold.EvalTruth)
+			for m, p := range fold.Eval {
+				methodHits[m] += xAcc(p, fold.EvalTruth, K)
+			}
+			ps := make([][]float64, len(autoCandidates))
+			for j, c := range autoCandidates {
+				ps[j] = fold.Eval[c]
+			}
+			evalMV := make([]float64, len(fold.EvalTruth))
+			for q := range evalMV {
+				for k := 0; k < K; k++ {
+					evalMV[q] = math.Max(evalMV[q], fold.Eval["mv"][q*K+k])
+				}
+			}
+			ruleHits[len(rules)-1] += xAcc(regime(fold, K, ps, evalMV), fold.EvalTruth, K)
+			for ri, r := range rules {
+				if r.pick == nil {
+					continue
+				}
+				w := r.pick(fold, K)
+				var b []float64
+				if r.bias != nil {
+					b = r.bias(fold, K)
+				}
+				ruleHits[ri] += xAcc(xCombine(ps, w, b, K, r.log), fold.EvalTruth, K)
+			}
+		}
+		best := 0.0
+		var ms []string
+		for m := range methodHits {
+			ms = append(ms, m)
+		}
+		sort.Strings(ms)
+		for _, m := range ms {
+			best = math.Max(best, 100*methodHits[m]/float64(n))
+		}
+		mv := 100 * methodHits["mv"] / float64(n)
+		fmt.Fprintf(&sb, "%-16s %6.2f %6.2f", s.Name, best, mv)
+		for ri := range rules {
+			a := 100 * ruleHits[ri] / float64(n)
+			mark := " "
+			if a >= best-0.5 {
+				within[ri]++
+				mark = "*"
+			}
+			if a >= mv-1e-9 {
+				geMV[ri]++
+			}
+			gap[ri] += math.Max(0, best-a)
+			fmt.Fprintf(&sb, " %7.2f%s", a, mark)
+		}
+		sb.WriteString("\n")
+	}
+	fmt.Fprintf(&sb, "%-30s", "within 0.5 / >= mv / gap")
+	for ri := range rules {
+		fmt.Fprintf(&sb, " %2d/%2d/%.2f", within[ri], geMV[ri], gap[ri])
+	}
+	t.Log(sb.String())
+}
