@@ -188,3 +188,66 @@ func TestVaultDeltasColdWarmAndFlush(t *testing.T) {
 	}
 	t.Logf("pay gas: cold %d, warm %d", cold, warm)
 }
+
+// A stored vault is compact (asset and denom in the key, three amounts as bytes), vaults
+// written as protobuf before still read, and the first payment into a vault in a block pays
+// exactly the read the store meters and the end-of-block write on the vault's own bytes.
+func TestVaultsAreCompactAndPricedOnTheirBytes(t *testing.T) {
+	e := New(t)
+	o, payer := Addr(1), Addr(2)
+	ds := e.mustRegister(dataset(o, "ds"))
+	m, err := e.licensedChild(o, rt.ASSET_KIND_MODEL, "m", map[uint64]uint32{ds: 1000})
+	must(t, err)
+	e.Fund(payer, coins(10_000_000))
+	must(t, e.pay(payer, m, coins(1_000_000)))
+	e.Commit()
+	k := e.App.RoyaltyKeeper
+	store := e.Ctx.KVStore(e.App.GetKey(yt.StoreKey))
+	rawKey := func(asset uint64) []byte {
+		key, err := collections.EncodeKeyWithPrefix(k.Vaults.GetPrefix(), k.Vaults.KeyCodec(), collections.Join(asset, denom))
+		must(t, err)
+		return key
+	}
+	size := func(asset uint64) int {
+		key := rawKey(asset)
+		return len(key) + len(store.Get(key))
+	}
+	if v := store.Get(rawKey(m)); len(v) > 12 || v[0] != 0 {
+		t.Fatalf("stored vault of %d bytes (%x), want the compact form", len(v), v)
+	}
+	g := e.Ctx.KVGasConfig()
+	var want uint64
+	for _, a := range []uint64{m, ds} {
+		b := uint64(size(a))
+		want += g.ReadCostFlat + g.ReadCostPerByte*b + g.WriteCostFlat + g.WriteCostPerByte*(b+3)
+	}
+	gasOf := func() uint64 {
+		ctx := e.Ctx.WithGasMeter(storeGasMeter())
+		_, err := e.roy().Pay(ctx, &yt.MsgPay{Payer: Bech32(payer), AssetId: m, Amount: coins(1_000_000)})
+		must(t, err)
+		return ctx.GasMeter().GasConsumed()
+	}
+	cold, warm := gasOf(), gasOf()
+	if cold-warm != want {
+		t.Fatalf("the first payment of the block cost %d more than the second, want %d (a read and a write of two vaults of %d and %d bytes)", cold-warm, want, size(m), size(ds))
+	}
+	e.Commit()
+	// A vault stored as protobuf (as before the compact form) reads, and is rewritten compact.
+	legacy := yt.Vault{AssetId: ds, Denom: denom, Received: math.NewInt(500), Forwarded: math.ZeroInt(), Distributed: math.NewInt(500), Claimed: math.ZeroInt()}
+	bz, err := legacy.Marshal()
+	must(t, err)
+	store.Set(rawKey(ds), bz)
+	v, err := k.Vaults.Get(e.Ctx, collections.Join(ds, denom))
+	if err != nil || !v.Received.Equal(math.NewInt(500)) || !v.Distributed.Equal(math.NewInt(500)) {
+		t.Fatalf("legacy vault: %+v, %v", v, err)
+	}
+	must(t, e.pay(payer, m, coins(1_000)))
+	e.Commit()
+	if v, err := k.Vaults.Get(e.Ctx, collections.Join(ds, denom)); err != nil || !v.Received.Equal(math.NewInt(600)) {
+		t.Fatalf("legacy vault after a payment: %+v, %v", v, err)
+	}
+	if raw := store.Get(rawKey(ds)); raw[0] != 0 {
+		t.Fatalf("the vault was not rewritten compact: %x", raw)
+	}
+	t.Logf("pay gas into a model with one ancestor: cold %d, warm %d; stored vaults %d and %d bytes", cold, warm, size(m), size(ds))
+}

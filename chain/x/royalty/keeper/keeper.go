@@ -6,12 +6,13 @@
 // kept whole in the holding's credit, so no fraction is ever dropped; only whole units are paid,
 // and what no single holder can claim stays with the asset as dust (distributed - claimed - claimable).
 //
-// Hot vaults: every change to a vault is first added to a per-block delta in an object store
-// and written to the vault once, at the end of the block. A popular dataset credited by a thousand
-// payments in a block costs one state write instead of a thousand. Gas follows the EIP-2929 idea
-// of cold and warm access, per block: the first change of a vault in a block pays the full
-// persistent write it will cause; later changes pay the transient-store price. Every read sees
-// stored + delta, so nothing in a block observes a stale vault.
+// Hot vaults: the first change of a vault in a block reads it from state into an object store,
+// where this block's changes accumulate, and the end of the block writes it back once. A popular
+// dataset credited by a thousand payments in a block costs one state read and one write instead
+// of a thousand. Gas follows the EIP-2929 idea of cold and warm access, per block: the first
+// change of a vault in a block pays the read (metered by the store) and the write it will cause,
+// priced on the vault's stored bytes (see vaultCodec); later changes pay the object-store price.
+// Every read sees the hot copy when there is one, so nothing in a block observes a stale vault.
 package keeper
 
 import (
@@ -62,16 +63,17 @@ type Keeper struct {
 	Vaults    collections.Map[collections.Pair[uint64, string], types.Vault]
 	Holdings  collections.Map[collections.Triple[uint64, string, sdk.AccAddress], types.Holding]
 	Positions collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
-	// deltas holds this block's vault changes (an object store: dropped at commit, flushed before).
-	deltas storetypes.StoreKey
+	// hot holds the vaults changed in this block (an object store: flushed at the end of the
+	// block, dropped at commit).
+	hot storetypes.StoreKey
 }
 
-func NewKeeper(cdc codec.BinaryCodec, store corestore.KVStoreService, deltas storetypes.StoreKey, addrs address.Codec, authority string, registry Registry, bank Bank) *Keeper {
+func NewKeeper(cdc codec.BinaryCodec, store corestore.KVStoreService, hot storetypes.StoreKey, addrs address.Codec, authority string, registry Registry, bank Bank) *Keeper {
 	sb := collections.NewSchemaBuilder(store)
 	k := &Keeper{
-		cdc: cdc, addrs: addrs, authority: authority, registry: registry, bank: bank, deltas: deltas,
+		cdc: cdc, addrs: addrs, authority: authority, registry: registry, bank: bank, hot: hot,
 		Params:    collections.NewItem(sb, collections.NewPrefix(0), "params", codec.CollValue[types.Params](cdc)),
-		Vaults:    collections.NewMap(sb, collections.NewPrefix(1), "vaults", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vault](cdc)),
+		Vaults:    collections.NewMap(sb, collections.NewPrefix(1), "vaults", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), newVaultCodec(cdc)),
 		Holdings:  collections.NewMap(sb, collections.NewPrefix(2), "holdings", collections.TripleKeyCodec(collections.Uint64Key, collections.StringKey, sdk.AccAddressKey), codec.CollValue[types.Holding](cdc)),
 		Positions: collections.NewKeySet(sb, collections.NewPrefix(3), "positions", collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
 	}
@@ -93,48 +95,38 @@ func (k *Keeper) stored(ctx context.Context, assetID uint64, denom string) (type
 	if errors.IsOf(err, collections.ErrNotFound) {
 		return types.NewVault(assetID, denom), nil
 	}
+	v.AssetId, v.Denom = assetID, denom // not in the stored value (see vaultCodec)
 	return v, err
 }
 
-func addVault(v *types.Vault, d types.Vault) {
-	v.Received = v.Received.Add(d.Received)
-	v.Forwarded = v.Forwarded.Add(d.Forwarded)
-	v.Distributed = v.Distributed.Add(d.Distributed)
-	v.Claimed = v.Claimed.Add(d.Claimed)
-}
-
-// vault is the current vault: stored plus this block's delta.
+// vault is the current vault: this block's hot copy, or the stored one.
 func (k *Keeper) vault(ctx context.Context, assetID uint64, denom string) (types.Vault, error) {
-	v, err := k.stored(ctx, assetID, denom)
-	if err != nil {
-		return v, err
+	if v, ok := k.hotVault(ctx, assetID, denom); ok {
+		return v, nil
 	}
-	if d, ok := k.delta(ctx, assetID, denom); ok {
-		addVault(&v, d)
-	}
-	return v, nil
+	return k.stored(ctx, assetID, denom)
 }
 
-func deltaKey(assetID uint64, denom string) []byte {
+func hotKey(assetID uint64, denom string) []byte {
 	return append(binary.BigEndian.AppendUint64(nil, assetID), denom...)
 }
 
 func (k *Keeper) objects(ctx context.Context) storetypes.ObjKVStore {
-	return sdk.UnwrapSDKContext(ctx).ObjectStore(k.deltas)
+	return sdk.UnwrapSDKContext(ctx).ObjectStore(k.hot)
 }
 
-// delta is this block's change to a vault, if any. Values are replaced, never mutated, so
-// the store's cache layers (transactions, EVM snapshots) stay correct.
-func (k *Keeper) delta(ctx context.Context, assetID uint64, denom string) (types.Vault, bool) {
-	v := k.objects(ctx).Get(deltaKey(assetID, denom))
+// hotVault is a vault's copy changed in this block, if any. Values are replaced, never mutated,
+// so the store's cache layers (transactions, EVM snapshots) stay correct.
+func (k *Keeper) hotVault(ctx context.Context, assetID uint64, denom string) (types.Vault, bool) {
+	v := k.objects(ctx).Get(hotKey(assetID, denom))
 	if v == nil {
 		return types.Vault{}, false
 	}
 	return v.(types.Vault), true
 }
 
-// deltasOf lists this block's changes to an asset's vaults (all assets when all is true).
-func (k *Keeper) deltasOf(ctx context.Context, assetID uint64, all bool) []types.Vault {
+// hotVaults lists this block's changed vaults of an asset (of all assets when all is true).
+func (k *Keeper) hotVaults(ctx context.Context, assetID uint64, all bool) []types.Vault {
 	var start, end []byte
 	if !all {
 		start = binary.BigEndian.AppendUint64(nil, assetID)
@@ -149,63 +141,72 @@ func (k *Keeper) deltasOf(ctx context.Context, assetID uint64, all bool) []types
 	return out
 }
 
-// change adds to a vault's delta for this block. The first change of a vault in a block is
-// charged the persistent write that the end-of-block flush will make.
-func (k *Keeper) change(ctx context.Context, assetID uint64, denom string, f func(d *types.Vault)) error {
-	d, ok := k.delta(ctx, assetID, denom)
+// change applies f to a vault's hot copy. The first change of a vault in a block reads it from
+// state (the store meters the read) and pays for the write at the end of the block, on the
+// vault's encoded size plus a byte per amount for growth.
+func (k *Keeper) change(ctx context.Context, assetID uint64, denom string, f func(v *types.Vault)) error {
+	v, ok := k.hotVault(ctx, assetID, denom)
 	if !ok {
-		d = types.NewVault(assetID, denom)
-		sdkCtx := sdk.UnwrapSDKContext(ctx)
-		g := sdkCtx.KVGasConfig()
-		sdkCtx.GasMeter().ConsumeGas(g.ReadCostFlat+g.WriteCostFlat+vaultBytes*(g.ReadCostPerByte+g.WriteCostPerByte), "royalty: vault written at end of block")
-	}
-	f(&d)
-	k.objects(ctx).Set(deltaKey(assetID, denom), d)
-	return nil
-}
-
-// vaultBytes is about what a stored vault entry weighs (key and value), for the deferred write.
-const vaultBytes = 96
-
-// Flush writes this block's deltas into the vaults. The module's end blocker calls it.
-func (k *Keeper) Flush(ctx context.Context) error {
-	for _, d := range k.deltasOf(ctx, 0, true) {
-		v, err := k.stored(ctx, d.AssetId, d.Denom)
+		var err error
+		if v, err = k.stored(ctx, assetID, denom); err != nil {
+			return err
+		}
+		bz, err := k.vaultBytes(v)
 		if err != nil {
 			return err
 		}
-		addVault(&v, d)
-		if err := k.Vaults.Set(ctx, collections.Join(d.AssetId, d.Denom), v); err != nil {
+		sdkCtx := sdk.UnwrapSDKContext(ctx)
+		g := sdkCtx.KVGasConfig()
+		sdkCtx.GasMeter().ConsumeGas(g.WriteCostFlat+g.WriteCostPerByte*uint64(bz+3), "royalty: vault written at end of block")
+	}
+	f(&v)
+	k.objects(ctx).Set(hotKey(assetID, denom), v)
+	return nil
+}
+
+// vaultBytes is what a vault's stored entry weighs: its key and its encoded value.
+func (k *Keeper) vaultBytes(v types.Vault) (int, error) {
+	key, err := collections.EncodeKeyWithPrefix(k.Vaults.GetPrefix(), k.Vaults.KeyCodec(), collections.Join(v.AssetId, v.Denom))
+	if err != nil {
+		return 0, err
+	}
+	val, err := k.Vaults.ValueCodec().Encode(v)
+	return len(key) + len(val), err
+}
+
+// Flush writes this block's hot vaults to state. The module's end blocker calls it.
+func (k *Keeper) Flush(ctx context.Context) error {
+	for _, v := range k.hotVaults(ctx, 0, true) {
+		if err := k.Vaults.Set(ctx, collections.Join(v.AssetId, v.Denom), v); err != nil {
 			return err
 		}
-		k.objects(ctx).Delete(deltaKey(d.AssetId, d.Denom))
+		k.objects(ctx).Delete(hotKey(v.AssetId, v.Denom))
 	}
 	return nil
 }
 
-// vaults lists an asset's current vaults (one per denom ever paid in), deltas included.
+// vaults lists an asset's current vaults (one per denom ever paid in), hot copies included.
 func (k *Keeper) vaults(ctx context.Context, assetID uint64) ([]types.Vault, error) {
 	it, err := k.Vaults.Iterate(ctx, collections.NewPrefixedPairRange[uint64, string](assetID))
 	if err != nil {
 		return nil, err
 	}
-	vs, err := it.Values()
+	kvs, err := it.KeyValues()
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range k.deltasOf(ctx, assetID, false) {
-		found := false
-		for i := range vs {
-			if vs[i].Denom == d.Denom {
-				addVault(&vs[i], d)
-				found = true
-			}
-		}
-		if !found {
-			v := types.NewVault(assetID, d.Denom)
-			addVault(&v, d)
-			vs = append(vs, v)
-		}
+	byDenom := make(map[string]types.Vault, len(kvs))
+	for _, kv := range kvs {
+		v := kv.Value
+		v.AssetId, v.Denom = kv.Key.K1(), kv.Key.K2()
+		byDenom[v.Denom] = v
+	}
+	for _, v := range k.hotVaults(ctx, assetID, false) {
+		byDenom[v.Denom] = v
+	}
+	vs := make([]types.Vault, 0, len(byDenom))
+	for _, v := range byDenom {
+		vs = append(vs, v)
 	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].Denom < vs[j].Denom })
 	return vs, nil
@@ -246,17 +247,17 @@ func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, 
 				return nil
 			}
 			forwarded = forwarded.Add(cut)
-			return k.change(ctx, a.AssetId, c.Denom, func(d *types.Vault) {
-				d.Received = d.Received.Add(cut)
-				d.Distributed = d.Distributed.Add(cut)
+			return k.change(ctx, a.AssetId, c.Denom, func(v *types.Vault) {
+				v.Received = v.Received.Add(cut)
+				v.Distributed = v.Distributed.Add(cut)
 			})
 		}); err != nil {
 			return nil, err
 		}
-		if err := k.change(ctx, assetID, c.Denom, func(d *types.Vault) {
-			d.Received = d.Received.Add(c.Amount)
-			d.Forwarded = d.Forwarded.Add(forwarded)
-			d.Distributed = d.Distributed.Add(c.Amount.Sub(forwarded))
+		if err := k.change(ctx, assetID, c.Denom, func(v *types.Vault) {
+			v.Received = v.Received.Add(c.Amount)
+			v.Forwarded = v.Forwarded.Add(forwarded)
+			v.Distributed = v.Distributed.Add(c.Amount.Sub(forwarded))
 		}); err != nil {
 			return nil, err
 		}
@@ -366,7 +367,7 @@ func (k *Keeper) Claim(ctx context.Context, claimant sdk.AccAddress, startAfter 
 			pay := h.Credit.Quo(totalShares)
 			if pay.IsPositive() {
 				h.Credit = h.Credit.Sub(pay.Mul(totalShares))
-				if err := k.change(ctx, assetID, v.Denom, func(d *types.Vault) { d.Claimed = d.Claimed.Add(pay) }); err != nil {
+				if err := k.change(ctx, assetID, v.Denom, func(v *types.Vault) { v.Claimed = v.Claimed.Add(pay) }); err != nil {
 					return nil, 0, err
 				}
 				total = total.Add(sdk.NewCoin(v.Denom, pay))

@@ -110,7 +110,8 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	if g.Params, err = k.Params.Get(ctx); err != nil {
 		return nil, err
 	}
-	if err := k.Vaults.Walk(ctx, nil, func(_ collections.Pair[uint64, string], v types.Vault) (bool, error) {
+	if err := k.Vaults.Walk(ctx, nil, func(key collections.Pair[uint64, string], v types.Vault) (bool, error) {
+		v.AssetId, v.Denom = key.K1(), key.K2()
 		g.Vaults = append(g.Vaults, v)
 		return false, nil
 	}); err != nil {
