@@ -147,3 +147,6 @@ func (a *asyncWriter) close() {
 	}
 	unix.Syscall(unix.SYS_IO_DESTROY, uintptr(a.ctx), 0, 0)
 }
+
+// isAsync says whether b submits through AIO.
+func isAsync(b blockWriter) bool { _, ok := b.(*asyncWriter); return ok }

@@ -81,7 +81,7 @@ func alignUp(n int64) int64 { return (n + packAlign - 1) &^ (packAlign - 1) }
 
 // packBufs lend the write buffers: a store holds them only while it writes,
 // so an idle one (or one that only stores small objects) holds none.
-var packBufs = &bufPool{size: packBufSize, keep: 2 * packRing}
+var packBufs = &bufPool{size: packBufSize, keep: packRing}
 
 // alignedBuffer returns n bytes starting on a packAlign boundary, as direct
 // I/O requires of the memory too.

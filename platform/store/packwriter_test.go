@@ -6,8 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,8 +34,8 @@ func TestPacksDirectAndBufferedRollAndReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.b.(*Local).packMax = 5 << 20
-		_, isAsync := s.b.(*Local).w.io.(*asyncWriter)
-		t.Logf("round %d: direct writes asked %v, used %v; asynchronous %v", round, mode.direct, s.b.(*Local).w.direct, isAsync)
+		async := isAsync(s.b.(*Local).w.io)
+		t.Logf("round %d: direct writes asked %v, used %v; asynchronous %v", round, mode.direct, s.b.(*Local).w.direct, async)
 		var wg sync.WaitGroup
 		for i := range 4 {
 			wg.Add(1)
@@ -341,5 +341,30 @@ func BenchmarkHashingBesideWrites(b *testing.B) {
 			b.ReportMetric(float64(hashed.Load())/el/1e6, "hashMB/s")
 			b.ReportMetric(float64(written.Load())/el/1e6, "writeMB/s")
 		})
+	}
+}
+
+// The buffer pool keeps a few buffers for reuse and unmaps the rest; a
+// buffer it did not map is never unmapped.
+func TestBufPool(t *testing.T) {
+	p := &bufPool{size: 1 << 20, keep: 2}
+	var bs [][]byte
+	for range 5 {
+		b := p.get()
+		if cap(b) != 1<<20 || len(b) != 0 || uintptrOf(b[:1])%packAlign != 0 {
+			t.Fatalf("buffer len %d cap %d", len(b), cap(b))
+		}
+		b = append(b, 1, 2, 3) // usable
+		bs = append(bs, b)
+	}
+	for _, b := range bs {
+		p.put(b)
+	}
+	if len(p.free) != 2 || len(p.mapped) > 2 {
+		t.Fatalf("%d kept, %d still mapped", len(p.free), len(p.mapped))
+	}
+	p.put(alignedBuffer(1 << 20)) // from the heap: dropped, not unmapped
+	if b := p.get(); cap(b) != 1<<20 {
+		t.Fatal("reuse")
 	}
 }

@@ -115,7 +115,7 @@ const (
 	segMax   = 2 << 20
 )
 
-var segBufs = &bufPool{size: segMax + DefaultChunking.Max, keep: 8}
+var segBufs = &bufPool{size: segMax + DefaultChunking.Max, keep: 4}
 
 func startChunkStream(r io.Reader, c Chunking, process func(*streamChunk)) *chunkStream {
 	workers := runtime.GOMAXPROCS(0)

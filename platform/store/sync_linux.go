@@ -49,18 +49,15 @@ func directWritesWork(dir string) bool {
 }
 
 // mmapBuffer returns n bytes (capacity; length 0) of anonymous memory
-// outside the Go heap, page-aligned; on failure, aligned heap memory.
-func mmapBuffer(n int) []byte {
+// outside the Go heap, page-aligned, or (mapped false) aligned heap memory
+// when the mapping fails.
+func mmapBuffer(n int) ([]byte, bool) {
 	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
-		return alignedBuffer(n)
+		return alignedBuffer(n), false
 	}
-	return b[:0]
+	return b[:0], true
 }
 
-// unmapBuffer gives back a buffer from mmapBuffer (heap ones are left to the collector).
-func unmapBuffer(b []byte) {
-	if err := unix.Munmap(b[:cap(b)]); err != nil {
-		_ = err // a heap buffer from the fallback
-	}
-}
+// unmapBuffer gives back a buffer that mmapBuffer mapped.
+func unmapBuffer(b []byte) { _ = unix.Munmap(b[:cap(b)]) }

@@ -22,6 +22,8 @@ func allocate(*os.File, int64, int64) error { return errors.ErrUnsupported }
 
 func newAsyncWriter(*os.File) blockWriter { return nil }
 
-func mmapBuffer(n int) []byte { return alignedBuffer(n) }
+func mmapBuffer(n int) ([]byte, bool) { return alignedBuffer(n), false }
 
 func unmapBuffer([]byte) {}
+
+func isAsync(blockWriter) bool { return false }
