@@ -117,7 +117,6 @@ func buildRulesCache(t *testing.T, out string) {
 			set.Folds = append(set.Folds, fold)
 		}
 		sets = append(sets, set)
-		t.Logf("%s cached", e.Name())
 	}
 	f, _ := os.Create(out)
 	defer f.Close()
