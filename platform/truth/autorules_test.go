@@ -17,6 +17,7 @@ import (
 // the accuracy bench (bench/truth/README.md, "Auto against the bar"):
 //
 //	TRUTH_RULES=/tmp/truth-rules.gob go test ./platform/truth -run AutoRules -v
+//	TRUTH_RULES=/tmp/truth-rules10.gob TRUTH_RULES_FOLDS=10 go test ./platform/truth -run AutoRules -v
 //
 // The first run caches every method's posteriors on each outer fold's
 // held-out items and every candidate's inner-CV out-of-fold posteriors on the
@@ -36,6 +37,11 @@ type rulesSet struct {
 }
 
 func buildRulesCache(t *testing.T, out string) {
+	// auto uses 5 inner folds; TRUTH_RULES_FOLDS tries another number (a new cache file).
+	innerFolds := 5
+	if v := os.Getenv("TRUTH_RULES_FOLDS"); v != "" {
+		fmt.Sscan(v, &innerFolds)
+	}
 	root := crowdDir
 	ents, _ := os.ReadDir(root)
 	var sets []rulesSet
@@ -95,10 +101,10 @@ func buildRulesCache(t *testing.T, out string) {
 			for _, it := range ik {
 				fold.CtlTruth = append(fold.CtlTruth, ctl.Class[it])
 			}
-			for inf := 0; inf < 5; inf++ {
+			for inf := 0; inf < innerFolds; inf++ {
 				train := &Gold{Class: map[int]int32{}}
 				for j, it := range ik {
-					if j%5 != inf {
+					if j%innerFolds != inf {
 						train.Class[it] = ctl.Class[it]
 					}
 				}
@@ -108,7 +114,7 @@ func buildRulesCache(t *testing.T, out string) {
 				}
 				for j := range autoCandidates {
 					for q, it := range ik {
-						if q%5 == inf {
+						if q%innerFolds == inf {
 							copy(fold.OOF[j][q*K:q*K+K], rs[j].Posterior[it*K:it*K+K])
 						}
 					}
