@@ -150,23 +150,31 @@ func TestClaimContinuation(t *testing.T) {
 	}
 }
 
-// Vault changes are block-scoped deltas: visible at once, written once at the end of the block,
+// oneAncestorModel registers a dataset and a model trained on it (10%) and funds a payer.
+func oneAncestorModel(t *testing.T, e *Env, fund int64) (owner, payer sdk.AccAddress, ds, m uint64) {
+	owner, payer = Addr(1), Addr(2)
+	ds = e.mustRegister(dataset(owner, "ds"))
+	m, err := e.licensedChild(owner, rt.ASSET_KIND_MODEL, "m", map[uint64]uint32{ds: 1000})
+	must(t, err)
+	e.Fund(payer, coins(fund))
+	return owner, payer, ds, m
+}
+
+// payGas is what one payment into asset costs in the current block.
+func payGas(t *testing.T, e *Env, payer sdk.AccAddress, asset uint64, amount int64) uint64 {
+	ctx := e.Ctx.WithGasMeter(storeGasMeter())
+	_, err := e.roy().Pay(ctx, &yt.MsgPay{Payer: Bech32(payer), AssetId: asset, Amount: coins(amount)})
+	must(t, err)
+	return ctx.GasMeter().GasConsumed()
+}
+
+// Vault changes are block-scoped: visible at once, written once at the end of the block,
 // and the first change of a vault in a block is charged the write the flush will make.
 func TestVaultDeltasColdWarmAndFlush(t *testing.T) {
 	e := New(t)
-	o, payer := Addr(1), Addr(2)
-	ds := e.mustRegister(dataset(o, "ds"))
-	m, err := e.licensedChild(o, rt.ASSET_KIND_MODEL, "m", map[uint64]uint32{ds: 1000})
-	must(t, err)
-	e.Fund(payer, coins(10_000))
+	o, payer, _, m := oneAncestorModel(t, e, 10_000)
 	e.Commit()
-	gasOf := func() uint64 {
-		ctx := e.Ctx.WithGasMeter(storeGasMeter())
-		_, err := e.roy().Pay(ctx, &yt.MsgPay{Payer: Bech32(payer), AssetId: m, Amount: coins(1000)})
-		must(t, err)
-		return ctx.GasMeter().GasConsumed()
-	}
-	cold, warm := gasOf(), gasOf()
+	cold, warm := payGas(t, e, payer, m, 1000), payGas(t, e, payer, m, 1000)
 	if warm >= cold {
 		t.Fatalf("second payment in a block cost %d gas, first %d: want warm < cold", warm, cold)
 	}
@@ -194,11 +202,7 @@ func TestVaultDeltasColdWarmAndFlush(t *testing.T) {
 // exactly the read the store meters and the end-of-block write on the vault's own bytes.
 func TestVaultsAreCompactAndPricedOnTheirBytes(t *testing.T) {
 	e := New(t)
-	o, payer := Addr(1), Addr(2)
-	ds := e.mustRegister(dataset(o, "ds"))
-	m, err := e.licensedChild(o, rt.ASSET_KIND_MODEL, "m", map[uint64]uint32{ds: 1000})
-	must(t, err)
-	e.Fund(payer, coins(10_000_000))
+	_, payer, ds, m := oneAncestorModel(t, e, 10_000_000)
 	must(t, e.pay(payer, m, coins(1_000_000)))
 	e.Commit()
 	k := e.App.RoyaltyKeeper
@@ -221,13 +225,7 @@ func TestVaultsAreCompactAndPricedOnTheirBytes(t *testing.T) {
 		b := uint64(size(a))
 		want += g.ReadCostFlat + g.ReadCostPerByte*b + g.WriteCostFlat + g.WriteCostPerByte*(b+3)
 	}
-	gasOf := func() uint64 {
-		ctx := e.Ctx.WithGasMeter(storeGasMeter())
-		_, err := e.roy().Pay(ctx, &yt.MsgPay{Payer: Bech32(payer), AssetId: m, Amount: coins(1_000_000)})
-		must(t, err)
-		return ctx.GasMeter().GasConsumed()
-	}
-	cold, warm := gasOf(), gasOf()
+	cold, warm := payGas(t, e, payer, m, 1_000_000), payGas(t, e, payer, m, 1_000_000)
 	if cold-warm != want {
 		t.Fatalf("the first payment of the block cost %d more than the second, want %d (a read and a write of two vaults of %d and %d bytes)", cold-warm, want, size(m), size(ds))
 	}
