@@ -144,7 +144,7 @@ func (l *Local) openPack(id uint32) error {
 	if !known {
 		// Record the end before any commit names this pack, so that a crash
 		// before the first one does not count its allocation as data.
-		if err := l.db.Put(packEndKey(id), binary.BigEndian.AppendUint64(nil, uint64(end)), &opt.WriteOptions{Sync: true}); err != nil {
+		if err := l.db.Put(packEndKey(id), packEndValue(end), &opt.WriteOptions{Sync: true}); err != nil {
 			w.close()
 			return err
 		}
@@ -160,6 +160,8 @@ func (l *Local) openPack(id uint32) error {
 }
 
 func packEndKey(id uint32) []byte { return binary.BigEndian.AppendUint32([]byte{prefixPackEnd}, id) }
+
+func packEndValue(end int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(end)) }
 
 func (l *Local) packEnd(id uint32) (int64, bool, error) {
 	v, err := l.db.Get(packEndKey(id), nil)
@@ -201,10 +203,7 @@ func (l *Local) checkLastCommit() error {
 	if err == nil {
 		buf := make([]byte, 0, DefaultChunking.Max+gcmOverhead)
 		for _, c := range m.Chunks {
-			key, size := c.Hash, c.Size
-			if c.Stored != nil {
-				key, size = *c.Stored, c.Size+gcmOverhead
-			}
+			key, size := c.storedAs()
 			data, rerr := l.ReadChunk(key, size, buf)
 			if rerr != nil || int64(len(data)) != size || Hash(sha256.Sum256(data)) != key {
 				torn = append(torn, key)
@@ -362,7 +361,7 @@ func (l *Local) Close() error {
 	l.readers = map[uint32]*os.File{}
 	if werr == nil { // closed cleanly: the next open need not check the last commit
 		var wb leveldb.Batch
-		wb.Put(packEndKey(id), binary.BigEndian.AppendUint64(nil, uint64(end)))
+		wb.Put(packEndKey(id), packEndValue(end))
 		wb.Delete([]byte(keyOpen))
 		werr = l.db.Write(&wb, &opt.WriteOptions{Sync: true})
 	}
@@ -480,7 +479,7 @@ func (b *localBatch) Commit(root Hash, manifest []byte) error {
 	wb.Put(manifestKey(root), manifest)
 	wb.Put([]byte(keyLastCommit), root[:])
 	l.mu.Lock()
-	wb.Put(packEndKey(l.w.id), binary.BigEndian.AppendUint64(nil, uint64(l.w.end())))
+	wb.Put(packEndKey(l.w.id), packEndValue(l.w.end()))
 	l.mu.Unlock()
 	// Sync the packs and write the index at the same time.
 	synced := make(chan error, 1)

@@ -91,16 +91,12 @@ func RootOf(r io.Reader) (Hash, int64, error) {
 	cs := startChunkStream(r, DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
 	var leaves []Hash
 	var size int64
-	for {
-		ch, ok := cs.next()
-		if !ok {
-			break
-		}
+	_, err := cs.each(func(ch *streamChunk) error {
 		leaves = append(leaves, LeafHash(ch.hash, uint64(len(ch.data))))
 		size += int64(len(ch.data))
-		ch.release()
-	}
-	if err := cs.close(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return Hash{}, size, err
 	}
 	return MerkleRoot(leaves), size, nil

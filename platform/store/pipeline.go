@@ -62,10 +62,9 @@ type streamChunk struct {
 	key    Hash
 	err    error
 
-	seg       *segment // whose buffer data is in
-	at        int      // where data starts in seg.view
-	sealedBuf *[]byte  // sealed's buffer, returned to sealedBufs
-	state     atomic.Int32
+	seg   *segment // whose buffer data is in
+	at    int      // where data starts in seg.view
+	state atomic.Int32
 }
 
 // A worker's guess is pending until the worker takes it; the consumer may
@@ -281,14 +280,7 @@ func (s *segment) chunk(p, n int) *streamChunk {
 }
 
 // release hands the chunk's bytes back (the consumer calls it when done).
-func (ch *streamChunk) release() {
-	if ch.seg != nil {
-		ch.seg.release()
-	}
-	if ch.sealedBuf != nil {
-		sealedBufs.Put(ch.sealedBuf)
-	}
-}
+func (ch *streamChunk) release() { ch.seg.release() }
 
 // drop gives up a worker's guess: whoever finishes with it last releases it.
 func (ch *streamChunk) drop() {
@@ -353,6 +345,21 @@ func (cs *chunkStream) resync(s *segment) {
 		last := lead[len(lead)-1]
 		cs.pos = s.start + int64(last.at+len(last.data))
 	}
+}
+
+// each hands every chunk, in order, to f and releases it afterwards,
+// stopping at f's first error; then it closes the stream. It returns f's
+// error and the reader's.
+func (cs *chunkStream) each(f func(*streamChunk) error) (ferr, rerr error) {
+	for ferr == nil {
+		ch, ok := cs.next()
+		if !ok {
+			break
+		}
+		ferr = f(ch)
+		ch.release()
+	}
+	return ferr, cs.close()
 }
 
 // close ends the stream (stopping it first if the consumer did not take

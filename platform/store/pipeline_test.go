@@ -20,20 +20,16 @@ func streamChunks(t *testing.T, r io.Reader, c Chunking) ([][3]int64, []Hash) {
 	var got [][3]int64
 	var hashes []Hash
 	var off int64
-	for {
-		ch, ok := cs.next()
-		if !ok {
-			break
-		}
+	_, err := cs.each(func(ch *streamChunk) error {
 		if ch.hash != sha256.Sum256(ch.data) {
 			t.Errorf("chunk at %d: hash does not match its bytes", off)
 		}
 		got = append(got, [3]int64{off, int64(len(ch.data))})
 		hashes = append(hashes, ch.hash)
 		off += int64(len(ch.data))
-		ch.release()
-	}
-	if err := cs.close(); err != nil {
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return got, hashes
@@ -140,10 +136,7 @@ func TestChunkStreamAbortAndReadError(t *testing.T) {
 	}
 	boom := errors.New("disk gone")
 	cs := startChunkStream(io.MultiReader(bytes.NewReader(randomBytes(9<<20, 16)), iotest.ErrReader(boom)), DefaultChunking, func(ch *streamChunk) {})
-	for ch, ok := cs.next(); ok; ch, ok = cs.next() {
-		ch.release()
-	}
-	if err := cs.close(); !errors.Is(err, boom) {
+	if _, err := cs.each(func(*streamChunk) error { return nil }); !errors.Is(err, boom) {
 		t.Fatalf("read error: %v", err)
 	}
 	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
@@ -164,10 +157,7 @@ func BenchmarkChunkStream(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
 				cs := startChunkStream(bytes.NewReader(data), DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
-				for ch, ok := cs.next(); ok; ch, ok = cs.next() {
-					ch.release()
-				}
-				if err := cs.close(); err != nil {
+				if _, err := cs.each(func(*streamChunk) error { return nil }); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -170,54 +170,44 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		ch.key = ch.hash
 		if gcm != nil {
 			buf := sealedBufs.Get().(*[]byte)
-			if *buf, ch.err = sealChunk(gcm, ch.hash, ch.data, *buf); ch.err == nil {
-				ch.sealed, ch.key = *buf, Hash(sha256.Sum256(*buf))
+			if ch.sealed, ch.err = sealChunk(gcm, ch.hash, ch.data, *buf); ch.err == nil {
+				ch.key = Hash(sha256.Sum256(ch.sealed))
 			}
-			ch.sealedBuf = buf
 		}
 	})
 	var leaves []Hash
 	var stored []Hash // private objects: the encrypted chunks' hashes, in order
 	seen := map[Hash]bool{}
-	var writeErr error
-	for {
-		ch, ok := cs.next()
-		if !ok {
-			break
+	writeErr, readErr := cs.each(func(ch *streamChunk) error {
+		if ch.sealed != nil { // back to the pool once the backend has it (a dropped guess's is left to the collector)
+			defer func() { b := ch.sealed[:0]; sealedBufs.Put(&b) }()
 		}
-		writeErr = func() error {
-			if ch.err != nil {
-				return ch.err
-			}
-			h := ch.hash
-			m.Chunks = append(m.Chunks, Chunk{Hash: h, Size: int64(len(ch.data))})
-			leaves = append(leaves, LeafHash(h, uint64(len(ch.data))))
-			st.Chunks++
-			m.Size += int64(len(ch.data))
-			data, key := ch.data, ch.key
-			if gcm != nil {
-				data = ch.sealed
-				stored = append(stored, key)
-			}
-			if seen[key] {
-				return nil
-			}
-			seen[key] = true
-			if gcm == nil {
-				if have, err := s.b.HasChunk(key); err != nil || have {
-					return err
-				}
-			}
-			st.NewChunks++
-			st.NewBytes += int64(len(data))
-			return batch.PutChunk(key, data)
-		}()
-		ch.release()
-		if writeErr != nil {
-			break
+		if ch.err != nil {
+			return ch.err
 		}
-	}
-	readErr := cs.close()
+		h := ch.hash
+		m.Chunks = append(m.Chunks, Chunk{Hash: h, Size: int64(len(ch.data))})
+		leaves = append(leaves, LeafHash(h, uint64(len(ch.data))))
+		st.Chunks++
+		m.Size += int64(len(ch.data))
+		data, key := ch.data, ch.key
+		if gcm != nil {
+			data = ch.sealed
+			stored = append(stored, key)
+		}
+		if seen[key] {
+			return nil
+		}
+		seen[key] = true
+		if gcm == nil {
+			if have, err := s.b.HasChunk(key); err != nil || have {
+				return err
+			}
+		}
+		st.NewChunks++
+		st.NewBytes += int64(len(data))
+		return batch.PutChunk(key, data)
+	})
 	if readErr != nil {
 		var tl *TooLargeError
 		if !errors.As(readErr, &tl) {
@@ -476,12 +466,18 @@ type fetched struct {
 	bufs [2][]byte
 }
 
+// storedAs is the key and size a chunk has in the backend: a private
+// chunk is kept encrypted, under the sha256 of those bytes.
+func (c Chunk) storedAs() (Hash, int64) {
+	if c.Stored != nil {
+		return *c.Stored, c.Size + gcmOverhead
+	}
+	return c.Hash, c.Size
+}
+
 func (s *Store) readChunk(m *Manifest, gcm cipher.AEAD, i int, off int64, buf, plain []byte) ([]byte, error) {
 	c := m.Chunks[i]
-	key, size := c.Hash, c.Size
-	if gcm != nil {
-		key, size = *c.Stored, c.Size+gcmOverhead
-	}
+	key, size := c.storedAs()
 	corrupt := func(detail string) error {
 		return &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: detail}
 	}
