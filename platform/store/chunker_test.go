@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // plainGearScan is the one-byte-at-a-time gear loop that gearScan must reproduce exactly.
@@ -147,6 +148,8 @@ func BenchmarkPut(b *testing.B) {
 				defer s.Close()
 				src := filepath.Join(b.TempDir(), "src")
 				b.SetBytes(int64(size))
+				var cpu time.Duration
+				defer func() { b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*size), "cpu-ns/B") }()
 				for i := range b.N {
 					b.StopTimer()
 					if err := os.WriteFile(src, randomBytes(size, int64(i)), 0o600); err != nil {
@@ -157,9 +160,11 @@ func BenchmarkPut(b *testing.B) {
 						b.Fatal(err)
 					}
 					b.StartTimer()
+					c0 := processCPU()
 					if _, _, err := s.PutWith(f, PutOptions{Name: "x"}); err != nil {
 						b.Fatal(err)
 					}
+					cpu += processCPU() - c0
 					f.Close()
 				}
 			})

@@ -15,8 +15,8 @@ import (
 // vaultCodec stores a vault compactly: its asset and denom are the key,
 // distributed is received - forwarded (every payment keeps that, and
 // genesis checks it), and each of the three amounts is a length byte and
-// its big-endian bytes, after a 0x00 marker. About 30 bytes instead of the
-// ~110 of protobuf with decimal strings: the end-of-block write that the
+// its big-endian bytes, after a 0x00 marker: 31 bytes for a vault of 1,000
+// SAH instead of 103 as protobuf (TestVaultCodec). The end-of-block write that the
 // first payment of a block into a vault pays for is priced on these bytes.
 // Vaults written before (protobuf, which never starts with 0x00) still read.
 type vaultCodec struct {

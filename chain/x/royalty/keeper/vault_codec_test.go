@@ -36,6 +36,15 @@ func TestVaultCodec(t *testing.T) {
 			t.Fatalf("legacy %x → %+v, %v", pb, old, err)
 		}
 	}
+	// A vault that has taken in 1,000 SAH (1e21 asah), as stored now and as protobuf before.
+	sah := math.NewIntWithDecimal(1000, 18)
+	v := types.Vault{AssetId: 123456, Denom: "asah", Received: sah, Forwarded: sah.QuoRaw(10), Distributed: sah.Sub(sah.QuoRaw(10)), Claimed: sah.QuoRaw(2)}
+	compact, _ := c.Encode(v)
+	pb, _ := v.Marshal()
+	if len(compact)*3 > len(pb) {
+		t.Fatalf("compact %d bytes, protobuf %d", len(compact), len(pb))
+	}
+	t.Logf("a vault of 1,000 SAH: %d bytes compact, %d as protobuf (the key adds %d)", len(compact), len(pb), 1+8+len(v.Denom))
 	bz, _ := c.Encode(types.Vault{Received: math.NewInt(70000), Forwarded: math.ZeroInt(), Distributed: math.NewInt(70000), Claimed: math.ZeroInt()})
 	for _, bad := range [][]byte{bz[:len(bz)-1], append(append([]byte{}, bz...), 1), {0}} {
 		if _, err := c.Decode(bad); err == nil {
