@@ -15,9 +15,9 @@ import (
 //
 // Why our own: BaseApp builds its default handler in New, while the mempool is still the no-op
 // one (the EVM mempool is set afterwards), and for a no-op mempool that default accepts every
-// proposal. FinalizeBlock's block gas meter still bounds a block's work, but a transaction that
-// runs past it has its nonce and fee taken and then fails, so an over-full proposal would cost
-// users their transactions. The SDK's full default would also re-run the ante handler on every
+// proposal. This check is the only bound on a block's gas: the app turns BaseApp's block gas
+// meter off (SetDisableBlockGasMeter, see New), so FinalizeBlock would run every transaction of
+// an over-full proposal. The SDK's full default would also re-run the ante handler on every
 // transaction of every proposal; decoding is enough for this rule.
 func (app *App) processProposal(ctx sdk.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 	if err := app.checkProposal(ctx, req.Txs); err != nil {
