@@ -18,6 +18,7 @@ import (
 //
 //	TRUTH_RULES=/tmp/truth-rules.gob go test ./platform/truth -run AutoRules -v
 //	TRUTH_RULES=/tmp/truth-rules10.gob TRUTH_RULES_FOLDS=10 go test ./platform/truth -run AutoRules -v
+//	TRUTH_RULES=/tmp/truth-rules-5seeds.gob TRUTH_RULES_SEEDS=5 go test ./platform/truth -run AutoRules -v
 //
 // The first run caches every method's posteriors on each outer fold's
 // held-out items and every candidate's inner-CV out-of-fold posteriors on the
@@ -42,6 +43,12 @@ func buildRulesCache(t *testing.T, out string) {
 	if v := os.Getenv("TRUTH_RULES_FOLDS"); v != "" {
 		fmt.Sscan(v, &innerFolds)
 	}
+	// TRUTH_RULES_SEEDS repeats the outer cross-validation on splits seeded
+	// 1..S, as BenchConfig.Repeats does (a new cache file).
+	seeds := int64(1)
+	if v := os.Getenv("TRUTH_RULES_SEEDS"); v != "" {
+		fmt.Sscan(v, &seeds)
+	}
 	root := crowdDir
 	ents, _ := os.ReadDir(root)
 	var sets []rulesSet
@@ -61,66 +68,67 @@ func buildRulesCache(t *testing.T, out string) {
 		}
 		K := d.NumClasses()
 		set := rulesSet{Name: e.Name(), K: K}
-		keys := sortedKeys(gold.Class)
-		seed := int64(1)
-		rng := rand.New(rand.NewSource(seed))
-		rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-		for f := 0; f < 5; f++ {
-			ctl := &Gold{Class: map[int]int32{}}
-			var evalItems []int
-			var fold rulesFold
-			for j, it := range keys {
-				c := gold.Class[it]
-				if j%5 == f {
-					evalItems = append(evalItems, it)
-					fold.EvalTruth = append(fold.EvalTruth, c)
-				} else if c >= 0 {
-					ctl.Class[it] = c
-				}
-			}
-			fold.Eval = map[string][]float64{}
-			for _, m := range CategoricalMethods {
-				r, err := Aggregate(d, m, Options{Control: ctl, Seed: seed})
-				if err != nil {
-					t.Fatal(err)
-				}
-				p := make([]float64, 0, len(evalItems)*K)
-				for _, it := range evalItems {
-					p = append(p, r.Posterior[it*K:it*K+K]...)
-				}
-				fold.Eval[m] = p
-			}
-			// auto's inner CV, as auto does it
-			ik := sortedKeys(ctl.Class)
-			irng := rand.New(rand.NewSource(seed + 1))
-			irng.Shuffle(len(ik), func(i, j int) { ik[i], ik[j] = ik[j], ik[i] })
-			fold.OOF = make([][]float64, len(autoCandidates))
-			for j := range fold.OOF {
-				fold.OOF[j] = make([]float64, len(ik)*K)
-			}
-			for _, it := range ik {
-				fold.CtlTruth = append(fold.CtlTruth, ctl.Class[it])
-			}
-			for inf := 0; inf < innerFolds; inf++ {
-				train := &Gold{Class: map[int]int32{}}
-				for j, it := range ik {
-					if j%innerFolds != inf {
-						train.Class[it] = ctl.Class[it]
+		for seed := int64(1); seed <= seeds; seed++ {
+			keys := sortedKeys(gold.Class)
+			rng := rand.New(rand.NewSource(seed))
+			rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+			for f := 0; f < 5; f++ {
+				ctl := &Gold{Class: map[int]int32{}}
+				var evalItems []int
+				var fold rulesFold
+				for j, it := range keys {
+					c := gold.Class[it]
+					if j%5 == f {
+						evalItems = append(evalItems, it)
+						fold.EvalTruth = append(fold.EvalTruth, c)
+					} else if c >= 0 {
+						ctl.Class[it] = c
 					}
 				}
-				rs, err := aggregateMany(d, autoCandidates, Options{Control: train, Seed: seed, Threads: 1}, 2)
-				if err != nil {
-					t.Fatal(err)
+				fold.Eval = map[string][]float64{}
+				for _, m := range CategoricalMethods {
+					r, err := Aggregate(d, m, Options{Control: ctl, Seed: seed})
+					if err != nil {
+						t.Fatal(err)
+					}
+					p := make([]float64, 0, len(evalItems)*K)
+					for _, it := range evalItems {
+						p = append(p, r.Posterior[it*K:it*K+K]...)
+					}
+					fold.Eval[m] = p
 				}
-				for j := range autoCandidates {
-					for q, it := range ik {
-						if q%innerFolds == inf {
-							copy(fold.OOF[j][q*K:q*K+K], rs[j].Posterior[it*K:it*K+K])
+				// auto's inner CV, as auto does it
+				ik := sortedKeys(ctl.Class)
+				irng := rand.New(rand.NewSource(seed + 1))
+				irng.Shuffle(len(ik), func(i, j int) { ik[i], ik[j] = ik[j], ik[i] })
+				fold.OOF = make([][]float64, len(autoCandidates))
+				for j := range fold.OOF {
+					fold.OOF[j] = make([]float64, len(ik)*K)
+				}
+				for _, it := range ik {
+					fold.CtlTruth = append(fold.CtlTruth, ctl.Class[it])
+				}
+				for inf := 0; inf < innerFolds; inf++ {
+					train := &Gold{Class: map[int]int32{}}
+					for j, it := range ik {
+						if j%innerFolds != inf {
+							train.Class[it] = ctl.Class[it]
+						}
+					}
+					rs, err := aggregateMany(d, autoCandidates, Options{Control: train, Seed: seed, Threads: 1}, 2)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for j := range autoCandidates {
+						for q, it := range ik {
+							if q%innerFolds == inf {
+								copy(fold.OOF[j][q*K:q*K+K], rs[j].Posterior[it*K:it*K+K])
+							}
 						}
 					}
 				}
+				set.Folds = append(set.Folds, fold)
 			}
-			set.Folds = append(set.Folds, fold)
 		}
 		sets = append(sets, set)
 	}
@@ -383,6 +391,38 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 				return b
 			}})
 	}
+	// One-standard-error rule (Breiman et al.): among the candidates whose held-out hits are
+	// within one binomial standard error of the best, take the first in auto's preference order
+	// (its tie order); optionally grow a blend from it.
+	oneSE := func(grow bool) func(fold rulesFold, K int) []float64 {
+		return func(fold rulesFold, K int) []float64 {
+			n := float64(len(fold.CtlTruth))
+			hs := make([]float64, len(autoCandidates))
+			bh := -1.0
+			for j := range autoCandidates {
+				hs[j] = xAcc(fold.OOF[j], fold.CtlTruth, K)
+				bh = math.Max(bh, hs[j])
+			}
+			se := math.Sqrt(bh * (n - bh) / n)
+			pick := 0
+			for j := range autoCandidates {
+				if hs[j] >= bh-se {
+					pick = j
+					break
+				}
+			}
+			wm := map[int]int{pick: 1}
+			if grow {
+				wm = blend(fold.OOF, fold.CtlTruth, K, pick)
+			}
+			w := make([]float64, len(autoCandidates))
+			for j, c := range wm {
+				w[j] = float64(c)
+			}
+			return w
+		}
+	}
+	rules = append(rules, rule{name: "1se single", pick: oneSE(false)}, rule{name: "1se caruana", pick: oneSE(true)})
 	rules = append(rules, rule{name: "linpool EM", pick: func(fold rulesFold, K int) []float64 { return xLinpoolFit(fold.OOF, fold.CtlTruth, K) }})
 	rules = append(rules, rule{name: "equal linear", pick: func(fold rulesFold, K int) []float64 {
 		w := make([]float64, len(autoCandidates))

@@ -31,6 +31,13 @@ type BenchConfig struct {
 	// fallback method): the classic benchmark setting.
 	Unsupervised bool
 	Seed         int64
+	// Repeats runs the nested cross-validation this many times (default 1),
+	// on splits seeded Seed, Seed+1, …, and averages the accuracies: each
+	// gold item is then scored once per repeat. One split's luck in which
+	// items become controls moves a method by a point on a 300-item set;
+	// the average over splits is the better estimate of what a project
+	// with that many control items gets.
+	Repeats int
 }
 
 // BenchDir runs every method on every dataset folder under dir (a folder
@@ -111,40 +118,22 @@ func BenchOne(name, answers, goldPath string, cfg BenchConfig) (BenchRow, error)
 	}
 	row := BenchRow{Dataset: name, Items: d.NumItems(), Workers: d.NumWorkers(), Labels: d.NumLabels(),
 		Classes: d.NumClasses(), Gold: len(gold.Class), Accuracy: map[string]float64{}}
-	keys := sortedKeys(gold.Class)
-	rng := rand.New(rand.NewSource(cfg.Seed))
-	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	var keys []int
 	picks := map[string]int{}
 	t0 := time.Now()
 	methods := append(append([]string(nil), cfg.Methods...), "auto")
-	for f := 0; f < folds; f++ {
-		ctl := &Gold{Class: map[int]int32{}}
-		eval := &Gold{Class: map[int]int32{}}
-		for j, it := range keys {
-			c := gold.Class[it]
-			if j%folds == f {
-				eval.Class[it] = c
-			} else if c >= 0 {
-				ctl.Class[it] = c
-			}
-		}
-		if cfg.Unsupervised {
-			ctl = nil
-		}
-		for _, m := range methods {
-			r, err := Aggregate(d, m, Options{Control: ctl, Seed: cfg.Seed})
-			if err != nil {
-				return row, err
-			}
-			acc, n := Accuracy(r, eval, nil)
-			row.Accuracy[m] += acc * float64(n)
-			if m == "auto" {
-				picks[r.Chosen]++
-			}
+	repeats := max(cfg.Repeats, 1)
+	for rep := range repeats {
+		seed := cfg.Seed + int64(rep)
+		keys = sortedKeys(gold.Class)
+		rng := rand.New(rand.NewSource(seed))
+		rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		if err := benchFolds(d, keys, gold, folds, methods, cfg.Unsupervised, seed, row.Accuracy, picks); err != nil {
+			return row, err
 		}
 	}
 	for m := range row.Accuracy {
-		row.Accuracy[m] /= float64(len(keys))
+		row.Accuracy[m] /= float64(len(keys) * repeats)
 	}
 	row.Controls = len(keys) - len(keys)/folds
 	var ps []string
@@ -165,6 +154,39 @@ func BenchOne(name, answers, goldPath string, cfg BenchConfig) (BenchRow, error)
 	row.Chosen = strings.Join(ps, " ")
 	row.Seconds = time.Since(t0).Seconds()
 	return row, nil
+}
+
+// benchFolds runs one nested cross-validation over the gold items in keys'
+// order: for each fold, every method gets the other folds as control items
+// and its correct held-out items are added to hits (auto's picks to picks).
+func benchFolds(d *Dataset, keys []int, gold *Gold, folds int, methods []string, unsupervised bool, seed int64, hits map[string]float64, picks map[string]int) error {
+	for f := 0; f < folds; f++ {
+		ctl := &Gold{Class: map[int]int32{}}
+		eval := &Gold{Class: map[int]int32{}}
+		for j, it := range keys {
+			c := gold.Class[it]
+			if j%folds == f {
+				eval.Class[it] = c
+			} else if c >= 0 {
+				ctl.Class[it] = c
+			}
+		}
+		if unsupervised {
+			ctl = nil
+		}
+		for _, m := range methods {
+			r, err := Aggregate(d, m, Options{Control: ctl, Seed: seed})
+			if err != nil {
+				return err
+			}
+			acc, n := Accuracy(r, eval, nil)
+			hits[m] += acc * float64(n)
+			if m == "auto" {
+				picks[r.Chosen]++
+			}
+		}
+	}
+	return nil
 }
 
 // WriteBenchTable prints rows as a Markdown table, accuracies in percent,

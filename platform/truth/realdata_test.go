@@ -1,6 +1,7 @@
 package truth
 
 import (
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -62,5 +63,30 @@ func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 	}
 	if within < 10 {
 		t.Errorf("auto within 0.5 point of the best method on %d of 14 sets, measured 10", within)
+	}
+}
+
+// Repeats averages whole cross-validations on consecutive seeds: two repeats
+// from seed 3 are the mean of single runs on seeds 3 and 4.
+func TestBenchRepeatsAverageTheSplits(t *testing.T) {
+	dir := crowdDir + "/CF"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("shared/datasets/crowd not beside the checkout")
+	}
+	one := func(seed int64, repeats int) BenchRow {
+		r, err := BenchOne("CF", dir+"/answers.csv", dir+"/gold.csv", BenchConfig{Methods: []string{"mv", "ds", "glad"}, Seed: seed, Repeats: repeats})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a, b, both := one(3, 1), one(4, 1), one(3, 2)
+	for _, m := range []string{"mv", "ds", "glad", "auto"} {
+		if want := (a.Accuracy[m] + b.Accuracy[m]) / 2; math.Abs(both.Accuracy[m]-want) > 1e-12 {
+			t.Errorf("%s: two repeats %.6f, mean of the two runs %.6f", m, both.Accuracy[m], want)
+		}
+	}
+	if a.Accuracy["ds"] == b.Accuracy["ds"] && a.Accuracy["glad"] == b.Accuracy["glad"] && a.Accuracy["auto"] == b.Accuracy["auto"] {
+		t.Fatal("seeds 3 and 4 gave the same accuracies, so this test cannot tell an average from either run")
 	}
 }

@@ -282,6 +282,7 @@ func benchCmd() *cobra.Command {
 	var folds int
 	var unsupervised bool
 	var seed int64
+	var repeats int
 	c := &cobra.Command{
 		Use:   "bench DIR",
 		Short: "Run every method on every dataset folder (answers.csv + gold.csv) under DIR and print the accuracy table",
@@ -292,10 +293,13 @@ Accuracy is measured by nested cross-validation over each set's gold items:
 for each of --folds folds, every method gets the other folds as control items
 and is scored on the held-out fold; auto picks its method by an inner
 cross-validation on the control items alone. --unsupervised gives no control
-items (the classic setting; auto then uses its default method).`,
+items (the classic setting; auto then uses its default method). --repeats R
+runs the whole cross-validation on R seeded splits (--seed, --seed+1, …) and
+averages: one split's luck in which items are controls moves a method by a
+point on a small set.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := truth.BenchConfig{Folds: folds, Unsupervised: unsupervised, Seed: seed}
+			cfg := truth.BenchConfig{Folds: folds, Unsupervised: unsupervised, Seed: seed, Repeats: repeats}
 			if methods != "" {
 				cfg.Methods = strings.Split(methods, ",")
 			}
@@ -311,6 +315,7 @@ items (the classic setting; auto then uses its default method).`,
 	c.Flags().IntVar(&folds, "folds", 5, "outer cross-validation folds over the gold items")
 	c.Flags().BoolVar(&unsupervised, "unsupervised", false, "give the methods no control items")
 	c.Flags().Int64Var(&seed, "seed", 1, "seed of the fold split")
+	c.Flags().IntVar(&repeats, "repeats", 1, "cross-validations on different splits, averaged")
 	return c
 }
 
