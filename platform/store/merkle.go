@@ -88,7 +88,7 @@ func (h *Hash) UnmarshalText(b []byte) error {
 // RootOf computes the content root and size of a stream without storing it (the same chunking
 // and tree as Put), e.g. to register an asset whose bytes live elsewhere.
 func RootOf(r io.Reader) (Hash, int64, error) {
-	cs := startChunkStream(r, DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
+	cs := startChunkStream(r, DefaultChunking, nil)
 	var leaves []Hash
 	var size int64
 	_, err := cs.each(func(ch *streamChunk) error {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/sha256"
 	"errors"
 	"io"
 	"runtime"
@@ -34,7 +35,7 @@ import (
 // 1 MiB object is only ~0.5 ms of work (BenchmarkChunkStream).
 type chunkStream struct {
 	c       Chunking
-	process func(*streamChunk) // hash (and seal) one chunk
+	after   func(*streamChunk) // run on each chunk once it is hashed (sealing private objects); may be nil
 	inOrder chan *segment
 	stop    chan struct{} // closed when the consumer gives up early
 	wg      sync.WaitGroup
@@ -56,9 +57,9 @@ type chunkStream struct {
 // segment it starts in) and is valid until release.
 type streamChunk struct {
 	data  []byte
-	hash  Hash // set by process; wait for ready
+	hash  Hash // set by the worker; wait for ready
 	ready chan struct{}
-	// Private objects: set by process.
+	// Private objects: set by the stream's after func.
 	sealed []byte
 	key    Hash
 	err    error
@@ -117,9 +118,11 @@ const (
 
 var segBufs = &bufPool{size: segMax + DefaultChunking.Max, keep: 4}
 
-func startChunkStream(r io.Reader, c Chunking, process func(*streamChunk)) *chunkStream {
+// startChunkStream cuts and hashes r; after (nil: nothing) runs on each
+// chunk once it is hashed, on the same core.
+func startChunkStream(r io.Reader, c Chunking, after func(*streamChunk)) *chunkStream {
 	workers := runtime.GOMAXPROCS(0)
-	cs := &chunkStream{c: c, process: process, stop: make(chan struct{}), nsegs: workers + 2}
+	cs := &chunkStream{c: c, after: after, stop: make(chan struct{}), nsegs: workers + 2}
 	cs.k.c = c
 	cs.k.setMasks()
 	cs.segs = make(chan []byte, cs.nsegs)
@@ -253,25 +256,60 @@ func (s *segment) follow(k *Chunker, rel int) ([]*streamChunk, int) {
 	}
 }
 
+// hashAll hashes the chunks two at a time (sum256x2) and hands them on.
 func (cs *chunkStream) hashAll(chs []*streamChunk) {
+	var held *streamChunk // taken, waiting for a second one to hash with
 	for _, ch := range chs {
 		if !ch.state.CompareAndSwap(chunkPending, chunkWorking) { // dropped
 			ch.release()
 			continue
 		}
-		select {
-		case <-cs.stop:
-		default:
-			cs.process(ch)
+		if held == nil {
+			held = ch
+			continue
+		}
+		cs.hashPair(held, ch)
+		held = nil
+	}
+	if held != nil {
+		cs.hashPair(held, nil)
+	}
+}
+
+// hashPair hashes a and b (nil: a alone) and hands them on.
+func (cs *chunkStream) hashPair(a, b *streamChunk) {
+	select {
+	case <-cs.stop:
+	default:
+		if b == nil {
+			cs.hashOne(a)
+			break
+		}
+		a.hash, b.hash = sum256x2(a.data, b.data)
+		if cs.after != nil {
+			cs.after(a)
+			cs.after(b)
+		}
+	}
+	for _, ch := range [2]*streamChunk{a, b} {
+		if ch == nil {
+			continue
 		}
 		if !ch.state.CompareAndSwap(chunkWorking, chunkHashed) { // dropped meanwhile
 			ch.release()
 		}
 		close(ch.ready)
-		// Let the consumer have the core now and then: it hands the
-		// chunks to the disk, and would otherwise wait for a whole
-		// segment's hashing (the scheduler does not preempt this loop).
-		runtime.Gosched()
+	}
+	// Let the consumer have the core now and then: it hands the chunks
+	// to the disk, and would otherwise wait for a whole segment's hashing
+	// (the scheduler does not preempt this loop).
+	runtime.Gosched()
+}
+
+func (cs *chunkStream) hashOne(ch *streamChunk) {
+	ch.hash = sha256.Sum256(ch.data)
+	if cs.after != nil {
+		cs.after(ch)
 	}
 }
 
@@ -331,7 +369,7 @@ func (cs *chunkStream) resync(s *segment) {
 		dropAll(lead)
 		lead, meet = s.follow(&cs.k, rel)
 		for _, ch := range lead {
-			cs.process(ch)
+			cs.hashOne(ch)
 			ch.state.Store(chunkHashed)
 			close(ch.ready)
 		}

@@ -17,7 +17,7 @@ import (
 // offset, size and hash in the order the consumer got them.
 func streamChunks(t *testing.T, r io.Reader, c Chunking) ([][3]int64, []Hash) {
 	t.Helper()
-	cs := startChunkStream(r, c, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
+	cs := startChunkStream(r, c, nil)
 	var got [][3]int64
 	var hashes []Hash
 	var off int64
@@ -126,7 +126,7 @@ func firstDiff(a, b [][3]int64) int {
 func TestChunkStreamAbortAndReadError(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for range 20 {
-		cs := startChunkStream(bytes.NewReader(randomBytes(20<<20, 15)), DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
+		cs := startChunkStream(bytes.NewReader(randomBytes(20<<20, 15)), DefaultChunking, nil)
 		for range 30 {
 			ch, _ := cs.next()
 			ch.release()
@@ -136,7 +136,7 @@ func TestChunkStreamAbortAndReadError(t *testing.T) {
 		}
 	}
 	boom := errors.New("disk gone")
-	cs := startChunkStream(io.MultiReader(bytes.NewReader(randomBytes(9<<20, 16)), iotest.ErrReader(boom)), DefaultChunking, func(ch *streamChunk) {})
+	cs := startChunkStream(io.MultiReader(bytes.NewReader(randomBytes(9<<20, 16)), iotest.ErrReader(boom)), DefaultChunking, nil)
 	if _, err := cs.each(func(*streamChunk) error { return nil }); !errors.Is(err, boom) {
 		t.Fatalf("read error: %v", err)
 	}
@@ -157,7 +157,7 @@ func BenchmarkChunkStream(b *testing.B) {
 		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
-				cs := startChunkStream(bytes.NewReader(data), DefaultChunking, func(ch *streamChunk) { ch.hash = sha256.Sum256(ch.data) })
+				cs := startChunkStream(bytes.NewReader(data), DefaultChunking, nil)
 				if _, err := cs.each(func(*streamChunk) error { return nil }); err != nil {
 					b.Fatal(err)
 				}

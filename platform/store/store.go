@@ -166,7 +166,6 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	// every core; this goroutine takes the chunks in order and hands the new
 	// ones to the backend.
 	cs := startChunkStream(r, s.chunking, func(ch *streamChunk) {
-		ch.hash = Hash(sha256.Sum256(ch.data))
 		ch.key = ch.hash
 		if gcm != nil {
 			buf := sealedBufs.Get().(*[]byte)
@@ -383,24 +382,30 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 	// Chunks are fetched and verified by several workers ahead of the
 	// writer (S3 round trips overlap; local reads hash on both cores) and
 	// written strictly in order; memory is a fixed set of chunk buffers.
+	// A job is two chunks where it can be: their sha256s are computed at
+	// once (sum256x2).
 	workers := 2
 	if ra, ok := s.b.(interface{ ReadAhead() int }); ok {
 		workers = ra.ReadAhead()
 	}
 	type job struct {
-		i   int
-		cs  int64
-		out chan fetched // buffered: a worker never waits on the writer
+		i   int             // the job's first chunk
+		n   int             // its chunks: 1 or 2
+		cs  int64           // where chunk i starts in the object
+		out chan [2]fetched // buffered: a worker never waits on the writer
 	}
 	workers = max(1, min(workers, len(m.Chunks)))
 	window := 2 * workers
-	free := make(chan [2][]byte, min(window+workers, max(len(m.Chunks), 1)+1))
+	free := make(chan [2][2][]byte, min(window+workers, max(len(m.Chunks), 1)+1))
 	for i := 0; i < cap(free); i++ {
-		var plain []byte
-		if gcm != nil {
-			plain = make([]byte, 0, s.chunking.Max)
+		var b [2][2][]byte
+		for k := range b {
+			b[k][0] = make([]byte, 0, s.chunking.Max+gcmOverhead)
+			if gcm != nil {
+				b[k][1] = make([]byte, 0, s.chunking.Max)
+			}
 		}
-		free <- [2][]byte{make([]byte, 0, s.chunking.Max+gcmOverhead), plain}
+		free <- b
 	}
 	jobs := make(chan job)
 	order := make(chan job, window)
@@ -409,14 +414,13 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 	for k := 0; k < workers; k++ {
 		go func() {
 			for j := range jobs {
-				var bufs [2][]byte
+				var bufs [2][2][]byte
 				select {
 				case bufs = <-free:
 				case <-done: // the reader returned early
 					continue
 				}
-				data, err := s.readChunk(m, gcm, j.i, j.cs, bufs[0], bufs[1])
-				j.out <- fetched{data, err, bufs}
+				j.out <- s.readChunks(m, gcm, j.i, j.n, j.cs, bufs)
 			}
 		}()
 	}
@@ -425,37 +429,49 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 		defer close(order)
 		defer close(jobs)
 		var pos int64
+		var j *job
 		for i, c := range m.Chunks {
 			cs, ce := pos, pos+c.Size
 			pos = ce
 			if ce <= offset || cs >= end {
 				continue
 			}
-			j := job{i, cs, make(chan fetched, 1)}
+			if j != nil { // the second chunk of j
+				j.n = 2
+			} else {
+				j = &job{i: i, n: 1, cs: cs, out: make(chan [2]fetched, 1)}
+				if i+1 < len(m.Chunks) && ce < end {
+					continue // wait for its second chunk
+				}
+			}
 			select {
-			case jobs <- j:
+			case jobs <- *j:
 			case <-done:
 				return
 			}
 			select {
-			case order <- j:
+			case order <- *j:
 			case <-done:
 				return
 			}
+			j = nil
 		}
 	}()
 	for j := range order {
 		f := <-j.out
-		if f.err != nil {
-			return f.err
+		cs := j.cs
+		for k := range j.n {
+			if f[k].err != nil {
+				return f[k].err
+			}
+			c := m.Chunks[j.i+k]
+			from, to := max(offset, cs)-cs, min(end, cs+c.Size)-cs
+			if _, err := w.Write(f[k].data[from:to]); err != nil {
+				return err
+			}
+			cs += c.Size
 		}
-		c := m.Chunks[j.i]
-		from, to := max(offset, j.cs)-j.cs, min(end, j.cs+c.Size)-j.cs
-		_, err := w.Write(f.data[from:to])
-		free <- f.bufs
-		if err != nil {
-			return err
-		}
+		free <- f[0].bufs
 	}
 	return nil
 }
@@ -463,7 +479,39 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 type fetched struct {
 	data []byte
 	err  error
-	bufs [2][]byte
+	bufs [2][2][]byte // the job's buffers (in its first chunk's result)
+}
+
+// readChunks reads and verifies n (1 or 2) consecutive chunks from i, which
+// starts at off, into bufs (a buffer for the stored bytes and one for the
+// plaintext of a private chunk, per chunk).
+func (s *Store) readChunks(m *Manifest, gcm cipher.AEAD, i, n int, off int64, bufs [2][2][]byte) [2]fetched {
+	var f [2]fetched
+	f[0].bufs = bufs
+	if n == 2 && gcm == nil { // two public chunks: hash them at once
+		var want [2]Hash
+		for k := range 2 {
+			f[k].data, f[k].err = s.fetchChunk(m, i+k, off, bufs[k][0])
+			want[k] = m.Chunks[i+k].Hash
+			off += m.Chunks[i+k].Size
+		}
+		if f[0].err == nil && f[1].err == nil {
+			h0, h1 := sum256x2(f[0].data, f[1].data)
+			off -= m.Chunks[i].Size + m.Chunks[i+1].Size
+			for k, h := range [2]Hash{h0, h1} {
+				if h != want[k] {
+					f[k].err = &CorruptError{Root: m.Root, Chunk: i + k, Offset: off, Detail: "chunk bytes do not match their sha256"}
+				}
+				off += m.Chunks[i+k].Size
+			}
+		}
+		return f
+	}
+	for k := range n {
+		f[k].data, f[k].err = s.readChunk(m, gcm, i+k, off, bufs[k][0], bufs[k][1])
+		off += m.Chunks[i+k].Size
+	}
+	return f
 }
 
 // storedAs is the key and size a chunk has in the backend: a private
@@ -475,21 +523,32 @@ func (c Chunk) storedAs() (Hash, int64) {
 	return c.Hash, c.Size
 }
 
-func (s *Store) readChunk(m *Manifest, gcm cipher.AEAD, i int, off int64, buf, plain []byte) ([]byte, error) {
-	c := m.Chunks[i]
-	key, size := c.storedAs()
-	corrupt := func(detail string) error {
-		return &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: detail}
-	}
+// fetchChunk reads chunk i's stored bytes (at off in the object) and checks
+// their length; readChunk verifies them too.
+func (s *Store) fetchChunk(m *Manifest, i int, off int64, buf []byte) ([]byte, error) {
+	key, size := m.Chunks[i].storedAs()
 	data, err := s.b.ReadChunk(key, size, buf)
 	if errors.Is(err, ErrNotExist) {
-		return nil, corrupt("chunk " + key.String() + " is missing")
+		return nil, &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: "chunk " + key.String() + " is missing"}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(data)) != size {
-		return nil, corrupt(fmt.Sprintf("chunk has %d bytes in the store, want %d", len(data), size))
+		return nil, &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: fmt.Sprintf("chunk has %d bytes in the store, want %d", len(data), size)}
+	}
+	return data, nil
+}
+
+func (s *Store) readChunk(m *Manifest, gcm cipher.AEAD, i int, off int64, buf, plain []byte) ([]byte, error) {
+	c := m.Chunks[i]
+	key, _ := c.storedAs()
+	corrupt := func(detail string) error {
+		return &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: detail}
+	}
+	data, err := s.fetchChunk(m, i, off, buf)
+	if err != nil {
+		return nil, err
 	}
 	// A private chunk's GCM tag authenticates its stored bytes and the
 	// plaintext is checked below, so hashing the ciphertext would only
