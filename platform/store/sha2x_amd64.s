@@ -29,6 +29,21 @@
 	SHA256MSG2 v, t
 
 // h[0..7] = a..h into abef = (A,B,E,F) and cdgh = (C,D,G,H), dword 3 first.
+// Rounds 0-15 four at a time: the block's words, byte-swapped, then the rounds.
+#define FIRST(off, wa, wb) \
+	LOADW(off, wa, SI); \
+	LOADW(off, wb, R9); \
+	ROUNDS(off, wa, X1, X2); \
+	ROUNDS(off, wb, X7, X8)
+
+// Rounds 16-63 four at a time: both streams' next schedule words, then
+// their rounds (registers rotate: ta holds W[i-16..i-13] and becomes W[i..i+3]).
+#define QUAD(koff, ta, sa, ua, va, tb, sb, ub, vb) \
+	SCHED(ta, sa, ua, va); \
+	SCHED(tb, sb, ub, vb); \
+	ROUNDS(koff, ta, X1, X2); \
+	ROUNDS(koff, tb, X7, X8)
+
 #define LOADSTATE(ptr, abef, cdgh) \
 	MOVOU (ptr), abef; \
 	MOVOU 16(ptr), cdgh; \
@@ -71,73 +86,22 @@ loop:
 	MOVOU X7, 32(SP)
 	MOVOU X8, 48(SP)
 
-	LOADW(0, X3, SI)
-	LOADW(0, X9, R9)
-	ROUNDS(0, X3, X1, X2)
-	ROUNDS(0, X9, X7, X8)
-	LOADW(16, X4, SI)
-	LOADW(16, X10, R9)
-	ROUNDS(16, X4, X1, X2)
-	ROUNDS(16, X10, X7, X8)
-	LOADW(32, X5, SI)
-	LOADW(32, X11, R9)
-	ROUNDS(32, X5, X1, X2)
-	ROUNDS(32, X11, X7, X8)
-	LOADW(48, X6, SI)
-	LOADW(48, X12, R9)
-	ROUNDS(48, X6, X1, X2)
-	ROUNDS(48, X12, X7, X8)
-
-	SCHED(X3, X4, X5, X6)
-	SCHED(X9, X10, X11, X12)
-	ROUNDS(64, X3, X1, X2)
-	ROUNDS(64, X9, X7, X8)
-	SCHED(X4, X5, X6, X3)
-	SCHED(X10, X11, X12, X9)
-	ROUNDS(80, X4, X1, X2)
-	ROUNDS(80, X10, X7, X8)
-	SCHED(X5, X6, X3, X4)
-	SCHED(X11, X12, X9, X10)
-	ROUNDS(96, X5, X1, X2)
-	ROUNDS(96, X11, X7, X8)
-	SCHED(X6, X3, X4, X5)
-	SCHED(X12, X9, X10, X11)
-	ROUNDS(112, X6, X1, X2)
-	ROUNDS(112, X12, X7, X8)
-
-	SCHED(X3, X4, X5, X6)
-	SCHED(X9, X10, X11, X12)
-	ROUNDS(128, X3, X1, X2)
-	ROUNDS(128, X9, X7, X8)
-	SCHED(X4, X5, X6, X3)
-	SCHED(X10, X11, X12, X9)
-	ROUNDS(144, X4, X1, X2)
-	ROUNDS(144, X10, X7, X8)
-	SCHED(X5, X6, X3, X4)
-	SCHED(X11, X12, X9, X10)
-	ROUNDS(160, X5, X1, X2)
-	ROUNDS(160, X11, X7, X8)
-	SCHED(X6, X3, X4, X5)
-	SCHED(X12, X9, X10, X11)
-	ROUNDS(176, X6, X1, X2)
-	ROUNDS(176, X12, X7, X8)
-
-	SCHED(X3, X4, X5, X6)
-	SCHED(X9, X10, X11, X12)
-	ROUNDS(192, X3, X1, X2)
-	ROUNDS(192, X9, X7, X8)
-	SCHED(X4, X5, X6, X3)
-	SCHED(X10, X11, X12, X9)
-	ROUNDS(208, X4, X1, X2)
-	ROUNDS(208, X10, X7, X8)
-	SCHED(X5, X6, X3, X4)
-	SCHED(X11, X12, X9, X10)
-	ROUNDS(224, X5, X1, X2)
-	ROUNDS(224, X11, X7, X8)
-	SCHED(X6, X3, X4, X5)
-	SCHED(X12, X9, X10, X11)
-	ROUNDS(240, X6, X1, X2)
-	ROUNDS(240, X12, X7, X8)
+	FIRST(0, X3, X9)
+	FIRST(16, X4, X10)
+	FIRST(32, X5, X11)
+	FIRST(48, X6, X12)
+	QUAD(64, X3, X4, X5, X6, X9, X10, X11, X12)
+	QUAD(80, X4, X5, X6, X3, X10, X11, X12, X9)
+	QUAD(96, X5, X6, X3, X4, X11, X12, X9, X10)
+	QUAD(112, X6, X3, X4, X5, X12, X9, X10, X11)
+	QUAD(128, X3, X4, X5, X6, X9, X10, X11, X12)
+	QUAD(144, X4, X5, X6, X3, X10, X11, X12, X9)
+	QUAD(160, X5, X6, X3, X4, X11, X12, X9, X10)
+	QUAD(176, X6, X3, X4, X5, X12, X9, X10, X11)
+	QUAD(192, X3, X4, X5, X6, X9, X10, X11, X12)
+	QUAD(208, X4, X5, X6, X3, X10, X11, X12, X9)
+	QUAD(224, X5, X6, X3, X4, X11, X12, X9, X10)
+	QUAD(240, X6, X3, X4, X5, X12, X9, X10, X11)
 
 	MOVOU 0(SP), X13
 	PADDD X13, X1
