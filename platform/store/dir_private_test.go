@@ -172,11 +172,19 @@ func TestPrivateObjectsAreEncryptedAtRest(t *testing.T) {
 		if err := s2.Get(m.Root, &out); err == nil || !strings.Contains(err.Error(), "wrapped by node key") {
 			t.Fatalf("other node: %v", err)
 		}
-		// A damaged encrypted chunk is detected.
+		// A damaged encrypted chunk is detected, the first or the second of a pair read together.
 		damageChunk(t, s, *m.Chunks[0].Stored)
 		var ce *CorruptError
 		if err := s.Verify(m.Root); !errors.As(err, &ce) || ce.Chunk != 0 {
 			t.Fatalf("damaged private chunk: %v", err)
+		}
+		m2, _, err := s.PutWith(bytes.NewReader(randomBytes(1<<20, 77)), PutOptions{Name: "private2", Private: true})
+		if err != nil || len(m2.Chunks) < 2 {
+			t.Fatalf("put: %v", err)
+		}
+		damageChunk(t, s, *m2.Chunks[1].Stored)
+		if err := s.Verify(m2.Root); !errors.As(err, &ce) || ce.Chunk != 1 || !strings.Contains(err.Error(), "does not decrypt") {
+			t.Fatalf("damaged second private chunk: %v", err)
 		}
 	})
 }

@@ -35,7 +35,7 @@ import (
 // 1 MiB object is only ~0.5 ms of work (BenchmarkChunkStream).
 type chunkStream struct {
 	c       Chunking
-	after   func(*streamChunk) // run on each chunk once it is hashed (sealing private objects); may be nil
+	after   func(a, b *streamChunk) // run on chunks once they are hashed, two at a time (b may be nil): sealing private objects; may be nil
 	inOrder chan *segment
 	stop    chan struct{} // closed when the consumer gives up early
 	wg      sync.WaitGroup
@@ -118,9 +118,10 @@ const (
 
 var segBufs = &bufPool{size: segMax + DefaultChunking.Max, keep: 4}
 
-// startChunkStream cuts and hashes r; after (nil: nothing) runs on each
-// chunk once it is hashed, on the same core.
-func startChunkStream(r io.Reader, c Chunking, after func(*streamChunk)) *chunkStream {
+// startChunkStream cuts and hashes r; after (nil: nothing) runs on the
+// chunks once they are hashed, on the same core, two at a time where they
+// were hashed together (b nil otherwise).
+func startChunkStream(r io.Reader, c Chunking, after func(a, b *streamChunk)) *chunkStream {
 	workers := runtime.GOMAXPROCS(0)
 	cs := &chunkStream{c: c, after: after, stop: make(chan struct{}), nsegs: workers + 2}
 	cs.k.c = c
@@ -287,8 +288,7 @@ func (cs *chunkStream) hashPair(a, b *streamChunk) {
 		}
 		a.hash, b.hash = sum256x2(a.data, b.data)
 		if cs.after != nil {
-			cs.after(a)
-			cs.after(b)
+			cs.after(a, b)
 		}
 	}
 	for _, ch := range [2]*streamChunk{a, b} {
@@ -309,7 +309,7 @@ func (cs *chunkStream) hashPair(a, b *streamChunk) {
 func (cs *chunkStream) hashOne(ch *streamChunk) {
 	ch.hash = sha256.Sum256(ch.data)
 	if cs.after != nil {
-		cs.after(ch)
+		cs.after(ch, nil)
 	}
 }
 

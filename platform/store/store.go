@@ -165,12 +165,29 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	// The chunk stream cuts and hashes (and, for private objects, seals) on
 	// every core; this goroutine takes the chunks in order and hands the new
 	// ones to the backend.
-	cs := startChunkStream(r, s.chunking, func(ch *streamChunk) {
-		ch.key = ch.hash
-		if gcm != nil {
-			buf := sealedBufs.Get().(*[]byte)
-			if ch.sealed, ch.err = sealChunk(gcm, ch.hash, ch.data, *buf); ch.err == nil {
-				ch.key = Hash(sha256.Sum256(ch.sealed))
+	cs := startChunkStream(r, s.chunking, func(a, b *streamChunk) {
+		chs := [2]*streamChunk{a, b}
+		for _, ch := range chs {
+			if ch == nil {
+				continue
+			}
+			ch.key = ch.hash
+			if gcm != nil {
+				buf := sealedBufs.Get().(*[]byte)
+				ch.sealed, ch.err = sealChunk(gcm, ch.hash, ch.data, *buf)
+			}
+		}
+		if gcm == nil {
+			return
+		}
+		// A private chunk is stored under its sealed bytes' sha256.
+		if b != nil && a.err == nil && b.err == nil {
+			a.key, b.key = sum256x2(a.sealed, b.sealed)
+			return
+		}
+		for _, ch := range chs {
+			if ch != nil && ch.err == nil {
+				ch.key = sha256.Sum256(ch.sealed)
 			}
 		}
 	})
@@ -484,32 +501,48 @@ type fetched struct {
 
 // readChunks reads and verifies n (1 or 2) consecutive chunks from i, which
 // starts at off, into bufs (a buffer for the stored bytes and one for the
-// plaintext of a private chunk, per chunk).
+// plaintext of a private chunk, per chunk). Two chunks' sha256s are computed
+// at once (sum256x2). A private chunk's GCM tag authenticates its stored
+// bytes and its plaintext is checked against its sha256, so hashing the
+// ciphertext would only repeat the check.
 func (s *Store) readChunks(m *Manifest, gcm cipher.AEAD, i, n int, off int64, bufs [2][2][]byte) [2]fetched {
 	var f [2]fetched
 	f[0].bufs = bufs
-	if n == 2 && gcm == nil { // two public chunks: hash them at once
-		var want [2]Hash
-		for k := range 2 {
-			f[k].data, f[k].err = s.fetchChunk(m, i+k, off, bufs[k][0])
-			want[k] = m.Chunks[i+k].Hash
-			off += m.Chunks[i+k].Size
-		}
-		if f[0].err == nil && f[1].err == nil {
-			h0, h1 := sum256x2(f[0].data, f[1].data)
-			off -= m.Chunks[i].Size + m.Chunks[i+1].Size
-			for k, h := range [2]Hash{h0, h1} {
-				if h != want[k] {
-					f[k].err = &CorruptError{Root: m.Root, Chunk: i + k, Offset: off, Detail: "chunk bytes do not match their sha256"}
-				}
-				off += m.Chunks[i+k].Size
-			}
-		}
-		return f
+	var offs [2]int64
+	corrupt := func(k int, detail string) {
+		f[k].data, f[k].err = nil, &CorruptError{Root: m.Root, Chunk: i + k, Offset: offs[k], Detail: detail}
 	}
 	for k := range n {
-		f[k].data, f[k].err = s.readChunk(m, gcm, i+k, off, bufs[k][0], bufs[k][1])
+		offs[k] = off
 		off += m.Chunks[i+k].Size
+		f[k].data, f[k].err = s.fetchChunk(m, i+k, offs[k], bufs[k][0])
+		if f[k].err == nil && gcm != nil {
+			plain, err := openChunk(gcm, m.Chunks[i+k].Hash, f[k].data, bufs[k][1])
+			if err != nil {
+				corrupt(k, "encrypted chunk does not decrypt: "+err.Error())
+				continue
+			}
+			f[k].data = plain
+		}
+	}
+	var sums [2]Hash
+	if n == 2 && f[0].err == nil && f[1].err == nil {
+		sums[0], sums[1] = sum256x2(f[0].data, f[1].data)
+	} else {
+		for k := range n {
+			if f[k].err == nil {
+				sums[k] = sha256.Sum256(f[k].data)
+			}
+		}
+	}
+	for k := range n {
+		if f[k].err == nil && sums[k] != m.Chunks[i+k].Hash {
+			if gcm != nil {
+				corrupt(k, "decrypted chunk does not match its sha256")
+			} else {
+				corrupt(k, "chunk bytes do not match their sha256")
+			}
+		}
 	}
 	return f
 }
@@ -524,7 +557,7 @@ func (c Chunk) storedAs() (Hash, int64) {
 }
 
 // fetchChunk reads chunk i's stored bytes (at off in the object) and checks
-// their length; readChunk verifies them too.
+// their length.
 func (s *Store) fetchChunk(m *Manifest, i int, off int64, buf []byte) ([]byte, error) {
 	key, size := m.Chunks[i].storedAs()
 	data, err := s.b.ReadChunk(key, size, buf)
@@ -536,33 +569,6 @@ func (s *Store) fetchChunk(m *Manifest, i int, off int64, buf []byte) ([]byte, e
 	}
 	if int64(len(data)) != size {
 		return nil, &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: fmt.Sprintf("chunk has %d bytes in the store, want %d", len(data), size)}
-	}
-	return data, nil
-}
-
-func (s *Store) readChunk(m *Manifest, gcm cipher.AEAD, i int, off int64, buf, plain []byte) ([]byte, error) {
-	c := m.Chunks[i]
-	key, _ := c.storedAs()
-	corrupt := func(detail string) error {
-		return &CorruptError{Root: m.Root, Chunk: i, Offset: off, Detail: detail}
-	}
-	data, err := s.fetchChunk(m, i, off, buf)
-	if err != nil {
-		return nil, err
-	}
-	// A private chunk's GCM tag authenticates its stored bytes and the
-	// plaintext is checked below, so hashing the ciphertext would only
-	// repeat the check.
-	if gcm == nil && Hash(sha256.Sum256(data)) != key {
-		return nil, corrupt("chunk bytes do not match their sha256")
-	}
-	if gcm != nil {
-		if data, err = openChunk(gcm, c.Hash, data, plain); err != nil {
-			return nil, corrupt("encrypted chunk does not decrypt: " + err.Error())
-		}
-		if Hash(sha256.Sum256(data)) != c.Hash {
-			return nil, corrupt("decrypted chunk does not match its sha256")
-		}
 	}
 	return data, nil
 }
