@@ -108,11 +108,13 @@ func (s *segment) release() {
 }
 
 // Segment sizes: the first is small, so a 1 MiB object is still cut and
-// hashed on two cores; later ones grow to segMax, so boundaries (a chunk or
+// hashed on two cores and its first chunks reach the disk early (256 KiB
+// rather than 512: 1 MiB puts 6-8% faster, BenchmarkPut side by side, 15 of
+// 16 alternations); later ones grow to segMax, so boundaries (a chunk or
 // two cut and hashed twice) stay rare. Each but the last is at least Max
 // long, so a look-ahead is Max bytes unless the stream ends in it.
 const (
-	segFirst = 512 << 10
+	segFirst = 256 << 10
 	segMax   = 2 << 20
 )
 
