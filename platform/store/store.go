@@ -406,10 +406,10 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 		workers = ra.ReadAhead()
 	}
 	type job struct {
-		i   int             // the job's first chunk
-		n   int             // its chunks: 1 or 2
-		cs  int64           // where chunk i starts in the object
-		out chan [2]fetched // buffered: a worker never waits on the writer
+		i   int          // the job's first chunk
+		n   int          // its chunks: 1 or 2
+		cs  int64        // where chunk i starts in the object
+		out chan fetched // buffered: a worker never waits on the writer
 	}
 	workers = max(1, min(workers, len(m.Chunks)))
 	window := 2 * workers
@@ -456,7 +456,7 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 			if j != nil { // the second chunk of j
 				j.n = 2
 			} else {
-				j = &job{i: i, n: 1, cs: cs, out: make(chan [2]fetched, 1)}
+				j = &job{i: i, n: 1, cs: cs, out: make(chan fetched, 1)}
 				if i+1 < len(m.Chunks) && ce < end {
 					continue // wait for its second chunk
 				}
@@ -478,25 +478,27 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 		f := <-j.out
 		cs := j.cs
 		for k := range j.n {
-			if f[k].err != nil {
-				return f[k].err
+			if f.err[k] != nil {
+				return f.err[k]
 			}
 			c := m.Chunks[j.i+k]
 			from, to := max(offset, cs)-cs, min(end, cs+c.Size)-cs
-			if _, err := w.Write(f[k].data[from:to]); err != nil {
+			if _, err := w.Write(f.data[k][from:to]); err != nil {
 				return err
 			}
 			cs += c.Size
 		}
-		free <- f[0].bufs
+		free <- f.bufs
 	}
 	return nil
 }
 
+// fetched is a job's chunks, read and verified (or why not), and the
+// buffers they are in.
 type fetched struct {
-	data []byte
-	err  error
-	bufs [2][2][]byte // the job's buffers (in its first chunk's result)
+	data [2][]byte
+	err  [2]error
+	bufs [2][2][]byte
 }
 
 // readChunks reads and verifies n (1 or 2) consecutive chunks from i, which
@@ -505,38 +507,37 @@ type fetched struct {
 // at once (sum256x2). A private chunk's GCM tag authenticates its stored
 // bytes and its plaintext is checked against its sha256, so hashing the
 // ciphertext would only repeat the check.
-func (s *Store) readChunks(m *Manifest, gcm cipher.AEAD, i, n int, off int64, bufs [2][2][]byte) [2]fetched {
-	var f [2]fetched
-	f[0].bufs = bufs
+func (s *Store) readChunks(m *Manifest, gcm cipher.AEAD, i, n int, off int64, bufs [2][2][]byte) fetched {
+	f := fetched{bufs: bufs}
 	var offs [2]int64
 	corrupt := func(k int, detail string) {
-		f[k].data, f[k].err = nil, &CorruptError{Root: m.Root, Chunk: i + k, Offset: offs[k], Detail: detail}
+		f.data[k], f.err[k] = nil, &CorruptError{Root: m.Root, Chunk: i + k, Offset: offs[k], Detail: detail}
 	}
 	for k := range n {
 		offs[k] = off
 		off += m.Chunks[i+k].Size
-		f[k].data, f[k].err = s.fetchChunk(m, i+k, offs[k], bufs[k][0])
-		if f[k].err == nil && gcm != nil {
-			plain, err := openChunk(gcm, m.Chunks[i+k].Hash, f[k].data, bufs[k][1])
+		f.data[k], f.err[k] = s.fetchChunk(m, i+k, offs[k], bufs[k][0])
+		if f.err[k] == nil && gcm != nil {
+			plain, err := openChunk(gcm, m.Chunks[i+k].Hash, f.data[k], bufs[k][1])
 			if err != nil {
 				corrupt(k, "encrypted chunk does not decrypt: "+err.Error())
 				continue
 			}
-			f[k].data = plain
+			f.data[k] = plain
 		}
 	}
 	var sums [2]Hash
-	if n == 2 && f[0].err == nil && f[1].err == nil {
-		sums[0], sums[1] = sum256x2(f[0].data, f[1].data)
+	if n == 2 && f.err[0] == nil && f.err[1] == nil {
+		sums[0], sums[1] = sum256x2(f.data[0], f.data[1])
 	} else {
 		for k := range n {
-			if f[k].err == nil {
-				sums[k] = sha256.Sum256(f[k].data)
+			if f.err[k] == nil {
+				sums[k] = sha256.Sum256(f.data[k])
 			}
 		}
 	}
 	for k := range n {
-		if f[k].err == nil && sums[k] != m.Chunks[i+k].Hash {
+		if f.err[k] == nil && sums[k] != m.Chunks[i+k].Hash {
 			if gcm != nil {
 				corrupt(k, "decrypted chunk does not match its sha256")
 			} else {
