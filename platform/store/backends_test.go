@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,12 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
@@ -160,14 +157,21 @@ func damageChunk(t *testing.T, s *Store, h Hash) {
 			t.Fatal(err)
 		}
 	case *S3:
-		data, err := b.get(b.chunkKey(h), nil)
+		pack, loc, ok := b.locate(h)
+		if !ok {
+			t.Fatalf("chunk %s is in no index", h)
+		}
+		data, err := b.get(pack, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		data[len(data)/2] ^= 1
-		if err := b.put(b.chunkKey(h), data); err != nil {
+		data[loc.off+int64(loc.size)/2] ^= 1
+		if err := b.put(pack, data); err != nil {
 			t.Fatal(err)
 		}
+		b.spanMu.Lock() // packs never change, so reads keep spans: forget them
+		b.spans = nil
+		b.spanMu.Unlock()
 	}
 }
 
@@ -181,9 +185,34 @@ func removeChunk(t *testing.T, s *Store, h Hash) {
 			t.Fatal(err)
 		}
 	case *S3:
-		if err := b.c.RemoveObject(context.Background(), b.cfg.Bucket, b.chunkKey(h), minio.RemoveObjectOptions{}); err != nil {
+		// Rewrite every index without the chunk, and forget it.
+		keys, err := b.listKeys(b.indexPrefix())
+		if err != nil {
 			t.Fatal(err)
 		}
+		for _, k := range keys {
+			bz, err := b.get(k, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ix, err := decodeS3Index(bz)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := ix.entries[:0]
+			for _, e := range ix.entries {
+				if e.hash != h {
+					kept = append(kept, e)
+				}
+			}
+			ix.entries = kept
+			if err := b.put(k, ix.encode()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.mu.Lock()
+		delete(b.where, h)
+		b.mu.Unlock()
 	}
 }
 
@@ -214,11 +243,12 @@ func storedChunks(t *testing.T, s *Store) int {
 			it.Release()
 		}
 	case *S3:
-		for o := range b.c.ListObjects(context.Background(), b.cfg.Bucket, minio.ListObjectsOptions{Prefix: b.cfg.Prefix + "chunks/", Recursive: true}) {
-			if o.Err == nil && strings.Contains(o.Key, "chunks/") {
-				n++
-			}
+		// What a fresh open of the bucket finds.
+		fresh, err := OpenS3(b.cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
+		n = len(fresh.where)
 	}
 	return n
 }
