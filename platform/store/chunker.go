@@ -127,7 +127,14 @@ func (k *Chunker) boundary(b []byte) int {
 // three hashes in between are side branches the CPU computes in parallel. Shifts and adds wrap
 // mod 2^64 in both forms, so every hash, and every boundary, is the same as the plain loop's
 // (TestGearScanMatchesThePlainLoop).
+//
+// On amd64, gearGroups first runs the same arithmetic in assembly up to the group of eight bytes
+// that holds the cut (4.0 vs 3.4 GB/s, BenchmarkGearScan): without the compiled loop's bounds
+// checks, spill and table reloads.
 func gearScan(b []byte, i int, h, mask uint64) (int, uint64, bool) {
+	if len(b)-i >= 8 {
+		i, h = gearGroups(&b[0], i, len(b), h, mask, &gear)
+	}
 	for ; i+4 <= len(b); i += 4 {
 		q := b[i : i+4 : i+4]
 		g0, g1, g2, g3 := gear[q[0]], gear[q[1]], gear[q[2]], gear[q[3]]
