@@ -94,7 +94,7 @@ type S3 struct {
 	chunkEnds [][]int64
 	loaded    map[string]bool // index objects read
 
-	bufs chan []byte // free pack buffers, reused across puts (two: a big put allocates the rest, and they are collected after it)
+	bufs chan []byte // a free pack buffer, reused across puts (one: a big put allocates the rest, and they are collected after it)
 
 	spanMu   sync.Mutex
 	spans    []*s3Span        // pack spans fetched or in flight, oldest first
@@ -144,7 +144,7 @@ func OpenS3(cfg S3Config) (*S3, error) {
 		cfg.Prefix += "/"
 	}
 	s := &S3{c: c, cfg: cfg, parallel: 8, packMax: s3PackMax, uploaders: s3Uploaders,
-		where: map[Hash]s3Loc{}, packNo: map[string]int{}, loaded: map[string]bool{}, spanNext: map[uint32]int64{}, spanBufs: make(chan []byte, s3SpansKept), bufs: make(chan []byte, 2)}
+		where: map[Hash]s3Loc{}, packNo: map[string]int{}, loaded: map[string]bool{}, spanNext: map[uint32]int64{}, spanBufs: make(chan []byte, s3SpansKept), bufs: make(chan []byte, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ok, err := c.BucketExists(ctx, cfg.Bucket)
@@ -243,7 +243,7 @@ func (s *S3) ReadChunk(h Hash, size int64, buf []byte) ([]byte, error) {
 const (
 	s3SpanMax   = 1 << 20
 	s3SpanAhead = 3
-	s3SpansKept = 8 // spans held at once (fetched or in flight): bounds the memory of reads
+	s3SpansKept = 6 // spans held at once (fetched or in flight): bounds the memory of reads
 )
 
 type s3Span struct {
