@@ -4,102 +4,28 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/syndtr/goleveldb/leveldb/util"
-)
 
-// The S3-compatible server the tests run against: Versity S3 Gateway, a
-// real S3 implementation over a POSIX folder, built from the Go module
-// proxy at a pinned version (make tools puts it in build/tools).
-const versitygwModule = "github.com/versity/versitygw/cmd/versitygw@v1.8.0"
+	"sahara/platform/store/s3test"
+)
 
 var s3Bucket atomic.Int64
 
-// repoRoot finds the module root from the test's folder.
-func repoRoot(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// versitygwBinary returns the server binary, building it once when it is
-// missing ($SAHARA_VERSITYGW overrides the path).
-func versitygwBinary(t testing.TB) string {
-	if p := os.Getenv("SAHARA_VERSITYGW"); p != "" {
-		return p
-	}
-	dir := filepath.Join(repoRoot(t), "build", "tools")
-	bin := filepath.Join(dir, "versitygw")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building %s into %s (once)", versitygwModule, dir)
-	cmd := exec.Command("go", "install", versitygwModule)
-	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the S3 test server: %v\n%s", err, out)
-	}
-	return bin
-}
-
-var s3Server struct {
-	cfg  S3Config
-	proc *exec.Cmd
-	root string // the server's data: removed after the tests (a run leaves ~2 GB there)
-}
-
-// startS3 starts one S3 server for the package's tests and returns a
-// config with a fresh bucket.
+// startS3 returns a config for a fresh bucket on the tests' S3 server.
 func startS3(t testing.TB) S3Config {
-	if s3Server.proc == nil {
-		bin := versitygwBinary(t)
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		root, err := os.MkdirTemp("", "sahara-s3-*")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "--access", "sahara-test", "--secret", "sahara-test-secret", "--port", addr, "--quiet", "posix", root)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; ; i++ {
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				break
-			}
-			if i > 100 {
-				t.Fatal("the S3 server did not start listening")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		s3Server.proc, s3Server.root = cmd, root
-		s3Server.cfg = S3Config{Endpoint: "http://" + addr, AccessKey: "sahara-test", SecretKey: "sahara-test-secret"}
-	}
-	cfg := s3Server.cfg
-	cfg.Bucket = fmt.Sprintf("sahara-test-%d", s3Bucket.Add(1))
-	return cfg
+	srv := s3test.Start(t)
+	return S3Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.Secret,
+		Bucket: fmt.Sprintf("sahara-test-%d", s3Bucket.Add(1))}
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if s3Server.proc != nil {
-		s3Server.proc.Process.Kill()
-		s3Server.proc.Wait()
-		os.RemoveAll(s3Server.root)
-	}
+	s3test.Stop()
 	os.Exit(code)
 }
 
