@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sahara/internal/testnode"
+	"sahara/platform/store/s3test"
 )
 
 var (
@@ -40,6 +41,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	s3test.Stop()
 	if sharedNode != nil {
 		_ = sharedNode.Stop()
 	}

@@ -19,7 +19,6 @@ import (
 // in the bucket), read back byte for byte by a second invocation.
 func TestStoreCLIOnS3(t *testing.T) {
 	srv := s3test.Start(t)
-	defer s3test.Stop()
 	url := fmt.Sprintf("s3://%s:%s@%s/cli-test/objects", srv.AccessKey, srv.Secret, strings.TrimPrefix(srv.Endpoint, "http://"))
 	dir := t.TempDir()
 	run := func(args ...string) string {
