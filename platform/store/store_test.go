@@ -53,6 +53,31 @@ func testPutGetRoundTripAndRange(t *testing.T, s *Store) {
 			t.Fatalf("range %v: %v", r, err)
 		}
 	}
+	// Random ranges, short (read on the caller's goroutine) and long (by the workers), and ranges
+	// that start or end exactly on chunk boundaries.
+	r := rand.New(rand.NewSource(11))
+	var bounds []int64
+	var at int64
+	for _, c := range m.Chunks {
+		at += c.Size
+		bounds = append(bounds, at)
+	}
+	for n := range 60 {
+		off := r.Int63n(int64(len(data)))
+		if n%3 == 0 {
+			off = bounds[r.Intn(len(bounds)-1)]
+		}
+		length := r.Int63n(min(int64(len(data))-off, 3<<20) + 1)
+		if n%4 == 0 {
+			if e := bounds[r.Intn(len(bounds))]; e > off {
+				length = e - off
+			}
+		}
+		out.Reset()
+		if err := s.GetRange(m.Root, off, length, &out); err != nil || !bytes.Equal(out.Bytes(), data[off:off+length]) {
+			t.Fatalf("range %d+%d: %v (got %d bytes)", off, length, err, out.Len())
+		}
+	}
 	if err := s.GetRange(m.Root, int64(len(data))-1, 2, &out); err == nil || !strings.Contains(err.Error(), "outside the object") {
 		t.Fatalf("range past the end: %v", err)
 	}
@@ -82,8 +107,10 @@ func TestCorruptedChunkIsDetectedNotServed(t *testing.T) { eachBackend(t, testCo
 func testCorruptedChunk(t *testing.T, s *Store) {
 	var ce *CorruptError
 	// Chunks are read and verified two at a time: a bad first and a bad second one of a pair.
-	for _, bad := range []int{2, 3} {
-		data := randomBytes(2<<20, int64(2+bad))
+	// A small object is verified on the caller's goroutine, a larger one by the workers.
+	for _, c := range []struct{ size, bad int }{{1 << 20, 2}, {1 << 20, 3}, {4 << 20, 2}, {4 << 20, 3}} {
+		bad := c.bad
+		data := randomBytes(c.size, int64(2+bad))
 		m, _, err := s.Put(bytes.NewReader(data), "")
 		if err != nil {
 			t.Fatal(err)
@@ -380,26 +407,31 @@ func TestBackendFailureStopsTheRead(t *testing.T) {
 	}
 }
 
-// go test ./platform/store -run X -bench 'Get$': verified reads of a 100 MiB
-// object from a warm page cache (bench/store's get column), for side-by-side runs.
+// go test ./platform/store -run X -bench 'Get$': verified reads of a 1 MiB
+// and a 100 MiB object from a warm page cache (bench/store's get column), for
+// side-by-side runs.
 func BenchmarkGet(b *testing.B) {
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	m, _, err := s.Put(bytes.NewReader(randomBytes(100<<20, 9)), "get")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Get(m.Root, io.Discard); err != nil { // warm the cache
-		b.Fatal(err)
-	}
-	b.SetBytes(m.Size)
-	b.ResetTimer()
-	for range b.N {
-		if err := s.Get(m.Root, io.Discard); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range []int{1 << 20, 100 << 20} {
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			s, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			m, _, err := s.Put(bytes.NewReader(randomBytes(size, 9)), "get")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Get(m.Root, io.Discard); err != nil { // warm the cache
+				b.Fatal(err)
+			}
+			b.SetBytes(m.Size)
+			b.ResetTimer()
+			for range b.N {
+				if err := s.Get(m.Root, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
