@@ -17,11 +17,26 @@ import (
 // offset, size and hash in the order the consumer got them.
 func streamChunks(t *testing.T, r io.Reader, c Chunking) ([][3]int64, []Hash) {
 	t.Helper()
-	cs := startChunkStream(r, c, nil)
+	return collectChunks(t, func(f func(*streamChunk) error) error {
+		_, err := startChunkStream(r, c, nil).each(f)
+		return err
+	})
+}
+
+// inlineChunks is streamChunks for the small-object path (eachInline).
+func inlineChunks(t *testing.T, data []byte, c Chunking) ([][3]int64, []Hash) {
+	t.Helper()
+	return collectChunks(t, func(f func(*streamChunk) error) error { return eachInline(data, c, nil, f) })
+}
+
+// collectChunks lists the (offset, length) and hash of every chunk each hands
+// out, checking each hash against its bytes.
+func collectChunks(t *testing.T, each func(func(*streamChunk) error) error) ([][3]int64, []Hash) {
+	t.Helper()
 	var got [][3]int64
 	var hashes []Hash
 	var off int64
-	_, err := cs.each(func(ch *streamChunk) error {
+	err := each(func(ch *streamChunk) error {
 		if ch.hash != sha256.Sum256(ch.data) {
 			t.Errorf("chunk at %d: hash does not match its bytes", off)
 		}
@@ -99,6 +114,11 @@ func TestChunkStreamMatchesTheChunker(t *testing.T) {
 			got, gotH := streamChunks(t, bytes.NewReader(tc.data), tc.c)
 			if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(gotH) != fmt.Sprint(wantH) {
 				t.Fatalf("%d chunks from the stream, %d from the chunker; first difference at %d", len(got), len(want), firstDiff(got, want))
+			}
+			// Small objects take eachInline instead: the same chunks.
+			got, gotH = inlineChunks(t, tc.data, tc.c)
+			if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(gotH) != fmt.Sprint(wantH) {
+				t.Fatalf("%d chunks inline, %d from the chunker; first difference at %d", len(got), len(want), firstDiff(got, want))
 			}
 		})
 	}

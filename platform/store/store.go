@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/json"
@@ -162,10 +163,18 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 			batch.Abort()
 		}
 	}()
-	// The chunk stream cuts and hashes (and, for private objects, seals) on
-	// every core; this goroutine takes the chunks in order and hands the new
-	// ones to the backend.
-	cs := startChunkStream(r, s.chunking, func(a, b *streamChunk) {
+	// A small object is read whole and cut and hashed on this goroutine;
+	// a larger one goes through the chunk stream, which cuts and hashes on
+	// every core. Either way this goroutine takes the chunks in order and
+	// hands the new ones to the backend.
+	small, r, read, readErr := readSmall(r)
+	if readErr != nil {
+		return nil, st, putReadError(readErr, read)
+	}
+	if small != nil {
+		defer smallPuts.Put(small)
+	}
+	seal := func(a, b *streamChunk) {
 		chs := [2]*streamChunk{a, b}
 		for _, ch := range chs {
 			if ch == nil {
@@ -190,11 +199,11 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 				ch.key = sha256.Sum256(ch.sealed)
 			}
 		}
-	})
+	}
 	var leaves []Hash
 	var stored []Hash // private objects: the encrypted chunks' hashes, in order
 	seen := map[Hash]bool{}
-	writeErr, readErr := cs.each(func(ch *streamChunk) error {
+	take := func(ch *streamChunk) error {
 		if ch.sealed != nil { // back to the pool once the backend has it (a dropped guess's is left to the collector)
 			defer func() { b := ch.sealed[:0]; sealedBufs.Put(&b) }()
 		}
@@ -223,13 +232,15 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		st.NewChunks++
 		st.NewBytes += int64(len(data))
 		return batch.PutChunk(key, data)
-	})
+	}
+	var writeErr error
+	if small != nil {
+		writeErr = eachInline(*small, s.chunking, seal, take)
+	} else {
+		writeErr, readErr = startChunkStream(r, s.chunking, seal).each(take)
+	}
 	if readErr != nil {
-		var tl *TooLargeError
-		if !errors.As(readErr, &tl) {
-			readErr = fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", m.Size, readErr)
-		}
-		return nil, st, readErr
+		return nil, st, putReadError(readErr, m.Size)
 	}
 	if writeErr != nil {
 		return nil, st, fmt.Errorf("storing the object in the %s: %w (nothing was stored)", s.b.Describe(), writeErr)
@@ -265,6 +276,84 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	}
 	committed = true
 	return m, st, nil
+}
+
+// inlinePutMax: objects of up to this many bytes are cut and hashed on the
+// putting goroutine. The chunk stream's workers start 65-300 µs after a
+// handoff to the idle core (BenchmarkWakeIdleCore) and its first segment is
+// cut whole before any of it is hashed, so a small object's first write
+// would go out later than its whole cutting and hashing takes here.
+const inlinePutMax = 2 << 20
+
+// smallPuts are the buffers a put reads its first inlinePutMax+1 bytes into.
+var smallPuts = sync.Pool{New: func() any { b := make([]byte, inlinePutMax+1); return &b }}
+
+// readSmall reads r whole if it holds at most inlinePutMax bytes (small is
+// then those bytes, in a smallPuts buffer to give back); otherwise small is
+// nil and rest reads the same bytes r did. On an error, read is how many
+// bytes came before it.
+func readSmall(r io.Reader) (small *[]byte, rest io.Reader, read int64, err error) {
+	buf := smallPuts.Get().(*[]byte)
+	n, err := io.ReadFull(r, (*buf)[:inlinePutMax+1])
+	switch {
+	case err == nil:
+		// Larger: the stream reads a copy of what was read, then the rest.
+		head := append([]byte(nil), (*buf)[:n]...)
+		smallPuts.Put(buf)
+		return nil, io.MultiReader(bytes.NewReader(head), r), 0, nil
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		*buf = (*buf)[:n]
+		return buf, nil, 0, nil
+	}
+	smallPuts.Put(buf)
+	return nil, nil, int64(n), err
+}
+
+// putReadError says where reading the object failed (a size limit is
+// reported as itself).
+func putReadError(err error, after int64) error {
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		return err
+	}
+	return fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", after, err)
+}
+
+// eachInline cuts data into the chunks the chunk stream would make
+// (Chunker.boundary, as the sequential Chunker), hashes them two at a time,
+// runs after on each pair and f on each chunk in order.
+func eachInline(data []byte, c Chunking, after func(a, b *streamChunk), f func(*streamChunk) error) error {
+	k := Chunker{c: c}
+	k.setMasks()
+	next := func(off int) *streamChunk {
+		if off >= len(data) {
+			return nil
+		}
+		return &streamChunk{data: data[off : off+k.boundary(data[off:])]}
+	}
+	for off := 0; off < len(data); {
+		a := next(off)
+		off += len(a.data)
+		b := next(off)
+		if b != nil {
+			off += len(b.data)
+			a.hash, b.hash = sum256x2(a.data, b.data)
+		} else {
+			a.hash = sha256.Sum256(a.data)
+		}
+		if after != nil {
+			after(a, b)
+		}
+		for _, ch := range []*streamChunk{a, b} {
+			if ch == nil {
+				continue
+			}
+			if err := f(ch); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // sealedBufs are reused across puts: allocating them would dominate the

@@ -435,3 +435,41 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
+
+// Objects around the size where puts switch from cutting on the putting
+// goroutine to the chunk stream get the roots the plain chunker gives.
+func TestPutRootsAroundTheInlineSize(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, size := range []int{0, 1, inlinePutMax - 1, inlinePutMax, inlinePutMax + 1, inlinePutMax + 300_000} {
+		data := randomBytes(size, int64(size)+1)
+		k, _ := NewChunker(bytes.NewReader(data), DefaultChunking)
+		var leaves []Hash
+		for {
+			ch, err := k.Next()
+			if err == io.EOF {
+				break
+			}
+			leaves = append(leaves, LeafHash(sha256.Sum256(ch), uint64(len(ch))))
+		}
+		m, _, err := s.Put(bytes.NewReader(data), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := MerkleRoot(leaves); m.Root != want || m.Size != int64(size) {
+			t.Fatalf("%d bytes: root %s size %d, the chunker's root %s", size, m.Root, m.Size, want)
+		}
+		var out bytes.Buffer
+		if err := s.Get(m.Root, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("%d bytes: get %v", size, err)
+		}
+	}
+	// A reader failing inside the first inlinePutMax bytes says where.
+	_, _, err = s.Put(&failingReader{r: bytes.NewReader(randomBytes(inlinePutMax, 3)), after: 1 << 20}, "")
+	if err == nil || !strings.Contains(err.Error(), "after 1048576 bytes") || !strings.Contains(err.Error(), "nothing was stored") {
+		t.Fatalf("error %v", err)
+	}
+}
