@@ -261,6 +261,10 @@ func (s *segment) follow(k *Chunker, rel int) ([]*streamChunk, int) {
 
 // hashAll hashes the chunks two at a time (sum256x2) and hands them on.
 func (cs *chunkStream) hashAll(chs []*streamChunk) {
+	if cs.after == nil {
+		cs.hashLanes(chs)
+		return
+	}
 	var held *streamChunk // taken, waiting for a second one to hash with
 	for _, ch := range chs {
 		if !ch.state.CompareAndSwap(chunkPending, chunkWorking) { // dropped
@@ -306,6 +310,43 @@ func (cs *chunkStream) hashPair(a, b *streamChunk) {
 	// to the disk, and would otherwise wait for a whole segment's hashing
 	// (the scheduler does not preempt this loop).
 	runtime.Gosched()
+}
+
+// hashLanes is hashAll when nothing runs after hashing: the chunks go
+// through sum256Many's two busy lanes (BenchmarkSum256Many: 1.09x pairs on
+// chunks of the default sizes), each handed on as soon as it is hashed.
+func (cs *chunkStream) hashLanes(chs []*streamChunk) {
+	taken := make([]*streamChunk, 0, len(chs))
+	msgs := make([][]byte, 0, len(chs))
+	for _, ch := range chs {
+		if !ch.state.CompareAndSwap(chunkPending, chunkWorking) { // dropped
+			ch.release()
+			continue
+		}
+		taken, msgs = append(taken, ch), append(msgs, ch.data)
+	}
+	handOn := func(ch *streamChunk) {
+		if !ch.state.CompareAndSwap(chunkWorking, chunkHashed) { // dropped meanwhile
+			ch.release()
+		}
+		close(ch.ready)
+	}
+	select {
+	case <-cs.stop:
+		for _, ch := range taken {
+			handOn(ch)
+		}
+		return
+	default:
+	}
+	n := 0
+	sum256Many(msgs, func(i int, h Hash) {
+		taken[i].hash = h
+		handOn(taken[i])
+		if n++; n%2 == 0 {
+			runtime.Gosched() // as hashPair: the consumer gets the core now and then
+		}
+	})
 }
 
 func (cs *chunkStream) hashOne(ch *streamChunk) {

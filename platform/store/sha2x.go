@@ -46,3 +46,54 @@ func sha256From(h [8]uint32, all []byte, n int) Hash {
 	d.Sum(out[:0])
 	return out
 }
+
+// sum256Many hashes every message, calling done(i, sha256 of msgs[i]) as each
+// is finished. With the SHA extensions the messages run on two block2 lanes
+// kept busy: when one lane's message has no whole block left, it is finished
+// through crypto/sha256 and the next message starts on that lane, so only the
+// last message's tail is hashed as a single stream. (sum256x2 on pairs hashes
+// the longer one's rest alone, a third of the bytes for chunks of random
+// lengths.)
+func sum256Many(msgs [][]byte, done func(i int, h Hash)) {
+	if !hasSHA2x {
+		for i, m := range msgs {
+			done(i, sha256.Sum256(m))
+		}
+		return
+	}
+	type lane struct {
+		i   int // message, or -1
+		h   [8]uint32
+		pos int
+	}
+	next := 0
+	load := func(l *lane) {
+		l.i, l.h, l.pos = -1, sha256IV, 0
+		if next < len(msgs) {
+			l.i = next
+			next++
+		}
+	}
+	var a, b lane
+	load(&a)
+	load(&b)
+	for a.i >= 0 && b.i >= 0 {
+		ma, mb := msgs[a.i], msgs[b.i]
+		if n := min(len(ma)-a.pos, len(mb)-b.pos) &^ 63; n > 0 {
+			block2(&a.h, &b.h, ma[a.pos:a.pos+n], mb[b.pos:b.pos+n])
+			a.pos += n
+			b.pos += n
+		}
+		for _, l := range [2]*lane{&a, &b} {
+			if m := msgs[l.i]; len(m)-l.pos < 64 {
+				done(l.i, sha256From(l.h, m, l.pos))
+				load(l)
+			}
+		}
+	}
+	for _, l := range [2]*lane{&a, &b} {
+		if l.i >= 0 {
+			done(l.i, sha256From(l.h, msgs[l.i], l.pos))
+		}
+	}
+}

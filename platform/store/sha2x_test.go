@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"math/rand"
 	"testing"
@@ -55,6 +56,65 @@ func BenchmarkSum256x2(b *testing.B) {
 		b.SetBytes(int64(len(x)))
 		for range b.N {
 			sum256x2(p, q)
+		}
+	})
+}
+
+// sum256Many gives every message its sha256, whatever the mix of lengths.
+func TestSum256ManyMatchesSha256(t *testing.T) {
+	defer func(was bool) { hasSHA2x = was }(hasSHA2x)
+	for _, fast := range []bool{true, false} {
+		hasSHA2x = fast && hasSHA2xCPU
+		testSum256Many(t)
+	}
+}
+
+func testSum256Many(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for round := range 200 {
+		msgs := make([][]byte, r.Intn(9))
+		for i := range msgs {
+			n := r.Intn(3000)
+			if round%5 == 0 {
+				n = r.Intn(300_000)
+			}
+			msgs[i] = randomBytes(n, int64(round*100+i))[r.Intn(2):] // unaligned too
+		}
+		got := make([]Hash, len(msgs))
+		seen := make([]int, len(msgs))
+		sum256Many(msgs, func(i int, h Hash) { got[i] = h; seen[i]++ })
+		for i, m := range msgs {
+			if seen[i] != 1 || got[i] != sha256.Sum256(m) {
+				t.Fatalf("round %d, message %d of %d (%d bytes): reported %d times, hash %x", round, i, len(msgs), len(m), seen[i], got[i])
+			}
+		}
+	}
+}
+
+func BenchmarkSum256Many(b *testing.B) {
+	k, _ := NewChunker(bytes.NewReader(randomBytes(16<<20, 8)), DefaultChunking)
+	var msgs [][]byte
+	total := 0
+	for {
+		ch, err := k.Next()
+		if err != nil {
+			break
+		}
+		msgs = append(msgs, append([]byte(nil), ch...))
+		total += len(ch)
+	}
+	b.Run("pairs", func(b *testing.B) {
+		b.SetBytes(int64(total))
+		for range b.N {
+			for i := 0; i+1 < len(msgs); i += 2 {
+				sum256x2(msgs[i], msgs[i+1])
+			}
+		}
+	})
+	b.Run("lanes", func(b *testing.B) {
+		b.SetBytes(int64(total))
+		for range b.N {
+			sum256Many(msgs, func(int, Hash) {})
 		}
 	})
 }

@@ -174,20 +174,14 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	if small != nil {
 		defer smallPuts.Put(small)
 	}
+	// Private chunks are sealed once hashed, two at a time.
 	seal := func(a, b *streamChunk) {
 		chs := [2]*streamChunk{a, b}
 		for _, ch := range chs {
-			if ch == nil {
-				continue
-			}
-			ch.key = ch.hash
-			if gcm != nil {
+			if ch != nil {
 				buf := sealedBufs.Get().(*[]byte)
 				ch.sealed, ch.err = sealChunk(gcm, ch.hash, ch.data, *buf)
 			}
-		}
-		if gcm == nil {
-			return
 		}
 		// A private chunk is stored under its sealed bytes' sha256.
 		if b != nil && a.err == nil && b.err == nil {
@@ -215,8 +209,9 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		leaves = append(leaves, LeafHash(h, uint64(len(ch.data))))
 		st.Chunks++
 		m.Size += int64(len(ch.data))
-		data, key := ch.data, ch.key
+		data, key := ch.data, ch.hash
 		if gcm != nil {
+			key = ch.key
 			data = ch.sealed
 			stored = append(stored, key)
 		}
@@ -233,11 +228,15 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		st.NewBytes += int64(len(data))
 		return batch.PutChunk(key, data)
 	}
+	var after func(a, b *streamChunk) // public chunks need nothing after hashing
+	if gcm != nil {
+		after = seal
+	}
 	var writeErr error
 	if small != nil {
-		writeErr = eachInline(*small, s.chunking, seal, take)
+		writeErr = eachInline(*small, s.chunking, after, take)
 	} else {
-		writeErr, readErr = startChunkStream(r, s.chunking, seal).each(take)
+		writeErr, readErr = startChunkStream(r, s.chunking, after).each(take)
 	}
 	if readErr != nil {
 		return nil, st, putReadError(readErr, m.Size)
@@ -325,6 +324,22 @@ func putReadError(err error, after int64) error {
 func eachInline(data []byte, c Chunking, after func(a, b *streamChunk), f func(*streamChunk) error) error {
 	k := Chunker{c: c}
 	k.setMasks()
+	if after == nil { // cut it all, then hash on sum256Many's two busy lanes
+		var chs []*streamChunk
+		var msgs [][]byte
+		for off := 0; off < len(data); {
+			ch := &streamChunk{data: data[off : off+k.boundary(data[off:])]}
+			off += len(ch.data)
+			chs, msgs = append(chs, ch), append(msgs, ch.data)
+		}
+		sum256Many(msgs, func(i int, h Hash) { chs[i].hash = h })
+		for _, ch := range chs {
+			if err := f(ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	next := func(off int) *streamChunk {
 		if off >= len(data) {
 			return nil
