@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,6 +80,8 @@ in DIR/node<i>/node.pid. Ctrl-C stops them all. A later run with the same DIR re
 				return err
 			}
 			procs := make([]*exec.Cmd, validators)
+			exited := make([]chan struct{}, validators)
+			var printMu sync.Mutex
 			for i := 0; i < validators; i++ {
 				home := NodeHome(dir, i)
 				logf, err := os.OpenFile(filepath.Join(home, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -94,16 +97,32 @@ in DIR/node<i>/node.pid. Ctrl-C stops them all. A later run with the same DIR re
 				_ = os.WriteFile(filepath.Join(home, "node.pid"), []byte(strconv.Itoa(p.Process.Pid)), 0o600)
 				ports := LocalnetPorts(base)(i)
 				fmt.Fprintf(out, "node%d: pid %d, JSON-RPC http://127.0.0.1:%d, CometBFT RPC http://127.0.0.1:%d\n", i, p.Process.Pid, ports.JSONRPC, ports.RPC)
+				// A validator that stops (a port in use, a crash, a kill) is reported at once
+				// with where its log is; the others keep running, as a real network would.
+				exited[i] = make(chan struct{})
+				go func(i int, p *exec.Cmd, logPath string) {
+					defer close(exited[i])
+					err := p.Wait()
+					printMu.Lock()
+					defer printMu.Unlock()
+					fmt.Fprintf(out, "node%d exited (%v); its log: %s\n", i, exitStatus(err), logPath)
+				}(i, p, logf.Name())
 			}
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 			<-sig
+			printMu.Lock()
 			fmt.Fprintln(out, "stopping the validators")
-			for _, p := range procs {
-				_ = p.Process.Signal(syscall.SIGTERM)
+			printMu.Unlock()
+			for i, p := range procs {
+				select {
+				case <-exited[i]:
+				default:
+					_ = p.Process.Signal(syscall.SIGTERM)
+				}
 			}
-			for _, p := range procs {
-				_ = p.Wait()
+			for i := range procs {
+				<-exited[i]
 			}
 			return nil
 		},
@@ -113,6 +132,14 @@ in DIR/node<i>/node.pid. Ctrl-C stops them all. A later run with the same DIR re
 	c.Flags().DurationVar(&blockTime, "block-time", time.Second, "target time between blocks")
 	c.Flags().IntVar(&basePort, "base-port", 8545, "JSON-RPC port of node0; every other port moves with it")
 	return c
+}
+
+// exitStatus says how a validator process ended.
+func exitStatus(err error) string {
+	if err == nil {
+		return "status 0"
+	}
+	return err.Error()
 }
 
 func writeJSON(path string, v any) error {
