@@ -259,71 +259,16 @@ func (s *segment) follow(k *Chunker, rel int) ([]*streamChunk, int) {
 	}
 }
 
-// hashAll hashes the chunks two at a time (sum256x2) and hands them on.
+// hashAll hashes the chunks it takes (the consumer may have dropped some)
+// and hands each on as soon as it is hashed.
 func (cs *chunkStream) hashAll(chs []*streamChunk) {
-	if cs.after == nil {
-		cs.hashLanes(chs)
-		return
-	}
-	var held *streamChunk // taken, waiting for a second one to hash with
-	for _, ch := range chs {
-		if !ch.state.CompareAndSwap(chunkPending, chunkWorking) { // dropped
-			ch.release()
-			continue
-		}
-		if held == nil {
-			held = ch
-			continue
-		}
-		cs.hashPair(held, ch)
-		held = nil
-	}
-	if held != nil {
-		cs.hashPair(held, nil)
-	}
-}
-
-// hashPair hashes a and b (nil: a alone) and hands them on.
-func (cs *chunkStream) hashPair(a, b *streamChunk) {
-	select {
-	case <-cs.stop:
-	default:
-		if b == nil {
-			cs.hashOne(a)
-			break
-		}
-		a.hash, b.hash = sum256x2(a.data, b.data)
-		if cs.after != nil {
-			cs.after(a, b)
-		}
-	}
-	for _, ch := range [2]*streamChunk{a, b} {
-		if ch == nil {
-			continue
-		}
-		if !ch.state.CompareAndSwap(chunkWorking, chunkHashed) { // dropped meanwhile
-			ch.release()
-		}
-		close(ch.ready)
-	}
-	// Let the consumer have the core now and then: it hands the chunks
-	// to the disk, and would otherwise wait for a whole segment's hashing
-	// (the scheduler does not preempt this loop).
-	runtime.Gosched()
-}
-
-// hashLanes is hashAll when nothing runs after hashing: the chunks go
-// through sum256Many's two busy lanes (BenchmarkSum256Many: 1.09x pairs on
-// chunks of the default sizes), each handed on as soon as it is hashed.
-func (cs *chunkStream) hashLanes(chs []*streamChunk) {
 	taken := make([]*streamChunk, 0, len(chs))
-	msgs := make([][]byte, 0, len(chs))
 	for _, ch := range chs {
 		if !ch.state.CompareAndSwap(chunkPending, chunkWorking) { // dropped
 			ch.release()
 			continue
 		}
-		taken, msgs = append(taken, ch), append(msgs, ch.data)
+		taken = append(taken, ch)
 	}
 	handOn := func(ch *streamChunk) {
 		if !ch.state.CompareAndSwap(chunkWorking, chunkHashed) { // dropped meanwhile
@@ -332,7 +277,7 @@ func (cs *chunkStream) hashLanes(chs []*streamChunk) {
 		close(ch.ready)
 	}
 	select {
-	case <-cs.stop:
+	case <-cs.stop: // the consumer gave up: nothing to hash for
 		for _, ch := range taken {
 			handOn(ch)
 		}
@@ -340,19 +285,47 @@ func (cs *chunkStream) hashLanes(chs []*streamChunk) {
 	default:
 	}
 	n := 0
-	sum256Many(msgs, func(i int, h Hash) {
-		taken[i].hash = h
-		handOn(taken[i])
+	hashChunks(taken, cs.after, func(ch *streamChunk) {
+		handOn(ch)
+		// Let the consumer have the core now and then: it hands the chunks
+		// to the disk, and would otherwise wait for a whole segment's
+		// hashing (the scheduler does not preempt this loop).
 		if n++; n%2 == 0 {
-			runtime.Gosched() // as hashPair: the consumer gets the core now and then
+			runtime.Gosched()
 		}
 	})
 }
 
-func (cs *chunkStream) hashOne(ch *streamChunk) {
-	ch.hash = sha256.Sum256(ch.data)
-	if cs.after != nil {
-		cs.after(ch, nil)
+// hashChunks sets every chunk's hash and calls done on each once it is set
+// (and after has run on it). Public chunks (after nil) go through
+// sum256Many's two busy lanes (BenchmarkSum256Many: 1.09x pairs on chunks
+// of the default sizes); private ones are hashed in pairs (sum256x2) so
+// after can seal each pair and hash the sealed pair together.
+func hashChunks(chs []*streamChunk, after func(a, b *streamChunk), done func(*streamChunk)) {
+	if after == nil {
+		msgs := make([][]byte, len(chs))
+		for i, ch := range chs {
+			msgs[i] = ch.data
+		}
+		sum256Many(msgs, func(i int, h Hash) {
+			chs[i].hash = h
+			done(chs[i])
+		})
+		return
+	}
+	for i := 0; i < len(chs); i += 2 {
+		a, b := chs[i], (*streamChunk)(nil)
+		if i+1 < len(chs) {
+			b = chs[i+1]
+			a.hash, b.hash = sum256x2(a.data, b.data)
+		} else {
+			a.hash = sha256.Sum256(a.data)
+		}
+		after(a, b)
+		done(a)
+		if b != nil {
+			done(b)
+		}
 	}
 }
 
@@ -411,11 +384,10 @@ func (cs *chunkStream) resync(s *segment) {
 	if s.leadFrom < 0 || rel != s.leadFrom {
 		dropAll(lead)
 		lead, meet = s.follow(&cs.k, rel)
-		for _, ch := range lead {
-			cs.hashOne(ch)
+		hashChunks(lead, cs.after, func(ch *streamChunk) {
 			ch.state.Store(chunkHashed)
 			close(ch.ready)
-		}
+		})
 	}
 	cs.q = append(cs.q, lead...)
 	dropAll(s.guess[:meet])

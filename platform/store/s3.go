@@ -88,9 +88,8 @@ type S3 struct {
 	where  map[Hash]s3Loc
 	packs  []string       // pack object keys; s3Loc.pack indexes it
 	packNo map[string]int // and back
-	// packEnds[i]: where pack i's last indexed chunk ends; chunkEnds[i]:
-	// where each of its chunks ends, sorted.
-	packEnds  []int64
+	// chunkEnds[i]: where each chunk of pack i ends, sorted (the last is
+	// where the pack's indexed bytes end).
 	chunkEnds [][]int64
 	loaded    map[string]bool // index objects read
 
@@ -281,7 +280,8 @@ func (s *S3) span(loc s3Loc) *s3Span {
 			}
 		}
 		s.mu.RLock()
-		packEnd := s.packEnds[loc.pack]
+		ends := s.chunkEnds[loc.pack]
+		packEnd := ends[len(ends)-1]
 		s.mu.RUnlock()
 		for at := max(hit.end, s.spanNext[loc.pack]); ahead < s3SpanAhead && at < packEnd; ahead++ {
 			at = s.startSpan(loc.pack, at, 0).end
@@ -436,14 +436,14 @@ func (s *S3) read(key string, opts minio.GetObjectOptions, buf []byte) ([]byte, 
 func (s *S3) ReadManifest(root Hash) ([]byte, error) { return s.get(s.manifestKey(root), nil) }
 
 func (s *S3) ListManifests() ([]Hash, error) {
-	var out []Hash
 	prefix := s.cfg.Prefix + "objects/"
-	for o := range s.c.ListObjects(context.Background(), s.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix}) {
-		if o.Err != nil {
-			return nil, o.Err
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
-		if h, err := ParseHash(name); err == nil {
+	keys, err := s.listKeys(prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []Hash
+	for _, k := range keys {
+		if h, err := ParseHash(strings.TrimSuffix(strings.TrimPrefix(k, prefix), ".json")); err == nil {
 			out = append(out, h)
 		}
 	}
@@ -552,7 +552,6 @@ func (s *S3) add(key string, ix s3Index) {
 		if !ok {
 			no = len(s.packs)
 			s.packs = append(s.packs, pk)
-			s.packEnds = append(s.packEnds, 0)
 			s.chunkEnds = append(s.chunkEnds, nil)
 			s.packNo[pk] = no
 		}
@@ -561,7 +560,6 @@ func (s *S3) add(key string, ix s3Index) {
 	for _, e := range ix.entries {
 		no := nos[e.pack]
 		s.where[e.hash] = s3Loc{pack: no, off: e.off, size: e.size}
-		s.packEnds[no] = max(s.packEnds[no], e.off+int64(e.size))
 		s.chunkEnds[no] = append(s.chunkEnds[no], e.off+int64(e.size))
 	}
 	for _, no := range nos {

@@ -167,12 +167,10 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 	// a larger one goes through the chunk stream, which cuts and hashes on
 	// every core. Either way this goroutine takes the chunks in order and
 	// hands the new ones to the backend.
-	small, r, read, readErr := readSmall(r)
+	head, small, r, readErr := readSmall(r)
+	defer smallPuts.Put(head)
 	if readErr != nil {
-		return nil, st, putReadError(readErr, read)
-	}
-	if small != nil {
-		defer smallPuts.Put(small)
+		return nil, st, putReadError(readErr, int64(len(*head)))
 	}
 	// Private chunks are sealed once hashed, two at a time.
 	seal := func(a, b *streamChunk) {
@@ -233,8 +231,8 @@ func (s *Store) PutWith(r io.Reader, o PutOptions) (*Manifest, PutStats, error) 
 		after = seal
 	}
 	var writeErr error
-	if small != nil {
-		writeErr = eachInline(*small, s.chunking, after, take)
+	if small {
+		writeErr = eachInline(*head, s.chunking, after, take)
 	} else {
 		writeErr, readErr = startChunkStream(r, s.chunking, after).each(take)
 	}
@@ -287,25 +285,21 @@ const inlinePutMax = 2 << 20
 // smallPuts are the buffers a put reads its first inlinePutMax+1 bytes into.
 var smallPuts = sync.Pool{New: func() any { b := make([]byte, inlinePutMax+1); return &b }}
 
-// readSmall reads r whole if it holds at most inlinePutMax bytes (small is
-// then those bytes, in a smallPuts buffer to give back); otherwise small is
-// nil and rest reads the same bytes r did. On an error, read is how many
-// bytes came before it.
-func readSmall(r io.Reader) (small *[]byte, rest io.Reader, read int64, err error) {
-	buf := smallPuts.Get().(*[]byte)
-	n, err := io.ReadFull(r, (*buf)[:inlinePutMax+1])
+// readSmall reads up to inlinePutMax+1 bytes of r into head, a smallPuts
+// buffer the caller gives back once the put is over. small says r held no
+// more (head is then all of it); otherwise rest reads head's bytes, then
+// the rest of r. On an error, head holds what came before it.
+func readSmall(r io.Reader) (head *[]byte, small bool, rest io.Reader, err error) {
+	head = smallPuts.Get().(*[]byte)
+	n, err := io.ReadFull(r, (*head)[:inlinePutMax+1])
+	*head = (*head)[:n]
 	switch {
 	case err == nil:
-		// Larger: the stream reads a copy of what was read, then the rest.
-		head := append([]byte(nil), (*buf)[:n]...)
-		smallPuts.Put(buf)
-		return nil, io.MultiReader(bytes.NewReader(head), r), 0, nil
+		return head, false, io.MultiReader(bytes.NewReader(*head), r), nil
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		*buf = (*buf)[:n]
-		return buf, nil, 0, nil
+		return head, true, nil, nil
 	}
-	smallPuts.Put(buf)
-	return nil, nil, int64(n), err
+	return head, false, nil, err
 }
 
 // putReadError says where reading the object failed (a size limit is
@@ -319,53 +313,21 @@ func putReadError(err error, after int64) error {
 }
 
 // eachInline cuts data into the chunks the chunk stream would make
-// (Chunker.boundary, as the sequential Chunker), hashes them two at a time,
-// runs after on each pair and f on each chunk in order.
+// (Chunker.boundary, as the sequential Chunker), hashes them as the stream
+// does (hashChunks, running after) and runs f on each in order.
 func eachInline(data []byte, c Chunking, after func(a, b *streamChunk), f func(*streamChunk) error) error {
 	k := Chunker{c: c}
 	k.setMasks()
-	if after == nil { // cut it all, then hash on sum256Many's two busy lanes
-		var chs []*streamChunk
-		var msgs [][]byte
-		for off := 0; off < len(data); {
-			ch := &streamChunk{data: data[off : off+k.boundary(data[off:])]}
-			off += len(ch.data)
-			chs, msgs = append(chs, ch), append(msgs, ch.data)
-		}
-		sum256Many(msgs, func(i int, h Hash) { chs[i].hash = h })
-		for _, ch := range chs {
-			if err := f(ch); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	next := func(off int) *streamChunk {
-		if off >= len(data) {
-			return nil
-		}
-		return &streamChunk{data: data[off : off+k.boundary(data[off:])]}
-	}
+	var chs []*streamChunk
 	for off := 0; off < len(data); {
-		a := next(off)
-		off += len(a.data)
-		b := next(off)
-		if b != nil {
-			off += len(b.data)
-			a.hash, b.hash = sum256x2(a.data, b.data)
-		} else {
-			a.hash = sha256.Sum256(a.data)
-		}
-		if after != nil {
-			after(a, b)
-		}
-		for _, ch := range []*streamChunk{a, b} {
-			if ch == nil {
-				continue
-			}
-			if err := f(ch); err != nil {
-				return err
-			}
+		ch := &streamChunk{data: data[off : off+k.boundary(data[off:])]}
+		off += len(ch.data)
+		chs = append(chs, ch)
+	}
+	hashChunks(chs, after, func(*streamChunk) {})
+	for _, ch := range chs {
+		if err := f(ch); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -500,18 +462,16 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 			return err
 		}
 	}
-	_, remote := s.b.(interface{ ReadAhead() int })
-	if !remote && length <= inlineGetMax {
-		return s.copyInline(m, gcm, offset, length, w)
-	}
 	// Chunks are fetched and verified by several workers ahead of the
 	// writer (S3 round trips overlap; local reads hash on both cores) and
 	// written strictly in order; memory is a fixed set of chunk buffers.
 	// A job is two chunks where it can be: their sha256s are computed at
-	// once (sum256x2).
+	// once (sum256x2). A small local range is read on this goroutine.
 	workers := 2
 	if ra, ok := s.b.(interface{ ReadAhead() int }); ok {
 		workers = ra.ReadAhead()
+	} else if length <= inlineGetMax {
+		return s.copyInline(m, gcm, offset, length, w)
 	}
 	type job struct {
 		i   int          // the job's first chunk
@@ -553,50 +513,75 @@ func (s *Store) CopyRange(m *Manifest, offset, length int64, w io.Writer) error 
 	go func() {
 		defer close(order)
 		defer close(jobs)
-		var pos int64
-		var j *job
-		for i, c := range m.Chunks {
-			cs, ce := pos, pos+c.Size
-			pos = ce
-			if ce <= offset || cs >= end {
-				continue
-			}
-			if j != nil { // the second chunk of j
-				j.n = 2
-			} else {
-				j = &job{i: i, n: 1, cs: cs, out: make(chan fetched, 1)}
-				if i+1 < len(m.Chunks) && ce < end {
-					continue // wait for its second chunk
-				}
+		rangeJobs(m, offset, end, func(i, n int, cs int64) bool {
+			j := job{i: i, n: n, cs: cs, out: make(chan fetched, 1)}
+			select {
+			case jobs <- j:
+			case <-done:
+				return false
 			}
 			select {
-			case jobs <- *j:
+			case order <- j:
+				return true
 			case <-done:
-				return
+				return false
 			}
-			select {
-			case order <- *j:
-			case <-done:
-				return
-			}
-			j = nil
-		}
+		})
 	}()
 	for j := range order {
 		f := <-j.out
-		cs := j.cs
-		for k := range j.n {
-			if f.err[k] != nil {
-				return f.err[k]
-			}
-			c := m.Chunks[j.i+k]
-			from, to := max(offset, cs)-cs, min(end, cs+c.Size)-cs
-			if _, err := w.Write(f.data[k][from:to]); err != nil {
-				return err
-			}
-			cs += c.Size
+		if err := writeFetched(w, m, f, j.i, j.n, j.cs, offset, end); err != nil {
+			return err
 		}
 		free <- f.bufs
+	}
+	return nil
+}
+
+// rangeJobs calls f on the chunks of m that overlap [offset, end), two at a
+// time while the range goes on (chunk i, starting at cs in the object, and
+// the next), until f returns false.
+func rangeJobs(m *Manifest, offset, end int64, f func(i, n int, cs int64) bool) {
+	var pos int64
+	held, heldAt := -1, int64(0) // a first chunk waiting for its second
+	for i, c := range m.Chunks {
+		cs, ce := pos, pos+c.Size
+		pos = ce
+		if cs >= end && held < 0 {
+			return
+		}
+		if ce <= offset {
+			continue
+		}
+		switch {
+		case held >= 0:
+			if !f(held, 2, heldAt) {
+				return
+			}
+			held = -1
+		case i+1 < len(m.Chunks) && ce < end:
+			held, heldAt = i, cs
+		default:
+			if !f(i, 1, cs) {
+				return
+			}
+		}
+	}
+}
+
+// writeFetched writes what lies in [offset, end) of a job's chunks (n of
+// them from chunk i, which starts at cs), up to the first that failed.
+func writeFetched(w io.Writer, m *Manifest, f fetched, i, n int, cs, offset, end int64) error {
+	for k := range n {
+		if f.err[k] != nil {
+			return f.err[k]
+		}
+		c := m.Chunks[i+k]
+		from, to := max(offset, cs)-cs, min(end, cs+c.Size)-cs
+		if _, err := w.Write(f.data[k][from:to]); err != nil {
+			return err
+		}
+		cs += c.Size
 	}
 	return nil
 }
@@ -624,41 +609,12 @@ func (s *Store) copyInline(m *Manifest, gcm cipher.AEAD, offset, length int64, w
 			bufs[k][1] = make([]byte, 0, s.chunking.Max)
 		}
 	}
-	end := offset + length
-	var pos int64
-	for i := 0; i < len(m.Chunks); {
-		cs := pos
-		n := 1
-		if ce := cs + m.Chunks[i].Size; i+1 < len(m.Chunks) && ce < end && ce > offset {
-			n = 2
-		}
-		for k := range n {
-			pos += m.Chunks[i+k].Size
-		}
-		if pos <= offset || cs >= end {
-			i += n
-			continue
-		}
-		f := s.readChunks(m, gcm, i, n, cs, *bufs)
-		for k := range n {
-			if f.err[k] != nil {
-				return f.err[k]
-			}
-			c := m.Chunks[i+k]
-			from, to := max(offset, cs)-cs, min(end, cs+c.Size)-cs
-			if from < to {
-				if _, err := w.Write(f.data[k][from:to]); err != nil {
-					return err
-				}
-			}
-			cs += c.Size
-		}
-		i += n
-		if pos >= end {
-			break
-		}
-	}
-	return nil
+	var err error
+	rangeJobs(m, offset, offset+length, func(i, n int, cs int64) bool {
+		err = writeFetched(w, m, s.readChunks(m, gcm, i, n, cs, *bufs), i, n, cs, offset, offset+length)
+		return err == nil
+	})
+	return err
 }
 
 // fetched is a job's chunks, read and verified (or why not), and the
