@@ -172,3 +172,46 @@ func BenchmarkPut(b *testing.B) {
 		}
 	}
 }
+
+// go test ./platform/store -run X -bench PutSourceLayout: the same 100 MiB
+// put from a page-cached source written in one write and in 32 KiB writes
+// (as bench/store writes its sources): the kernel's reads of the second
+// cost more CPU.
+func BenchmarkPutSourceLayout(b *testing.B) {
+	size := 100 << 20
+	for _, chunk := range []int{size, 32 << 10} {
+		b.Run(fmt.Sprintf("writes-of-%dKiB", chunk>>10), func(b *testing.B) {
+			s, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			defer b.StopTimer()
+			src := filepath.Join(b.TempDir(), "src")
+			b.SetBytes(int64(size))
+			var cpu time.Duration
+			defer func() { b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*size), "cpu-ns/B") }()
+			for i := range b.N {
+				b.StopTimer()
+				data := randomBytes(size, int64(i))
+				f, err := os.Create(src)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for off := 0; off < size; off += chunk {
+					f.Write(data[off:min(off+chunk, size)])
+				}
+				f.Sync()
+				f.Close()
+				f, _ = os.Open(src)
+				b.StartTimer()
+				c0 := processCPU()
+				if _, _, err := s.PutWith(f, PutOptions{Name: "x"}); err != nil {
+					b.Fatal(err)
+				}
+				cpu += processCPU() - c0
+				f.Close()
+			}
+		})
+	}
+}

@@ -21,7 +21,7 @@ func s3Keys(t *testing.T, b *S3, prefix string) []string {
 	return keys
 }
 
-func openTestS3(t *testing.T, cfg S3Config) *S3 {
+func openTestS3(t testing.TB, cfg S3Config) *S3 {
 	t.Helper()
 	b, err := OpenS3(cfg)
 	if err != nil {
@@ -214,5 +214,69 @@ func TestS3ConcurrentReadsShareSpans(t *testing.T) {
 	defer b.spanMu.Unlock()
 	if len(b.spans) > s3SpansKept+s3SpanAhead+1 {
 		t.Fatalf("%d spans held, want at most %d", len(b.spans), s3SpansKept+s3SpanAhead+1)
+	}
+}
+
+// go test ./platform/store -run X -bench S3Requests: what a request costs the
+// tests' S3 server, the numbers behind the pack and span sizes: existence
+// checks one after another, 100 MiB as PUTs of 64 KiB or 4 MiB, and range
+// GETs of 64 KiB to 4 MiB out of 4 MiB objects (eight in flight).
+func BenchmarkS3Requests(b *testing.B) {
+	s3 := openTestS3(b, startS3(b))
+	data := randomBytes(4<<20, 50)
+	ctx := context.Background()
+	b.Run("head-missing", func(b *testing.B) {
+		for i := range b.N {
+			s3.c.StatObject(ctx, s3.cfg.Bucket, fmt.Sprintf("missing/%d", i), minio.StatObjectOptions{})
+		}
+	})
+	inParallel := func(b *testing.B, n, par int, f func(i int)) {
+		work := make(chan int)
+		done := make(chan struct{})
+		for range par {
+			go func() {
+				for i := range work {
+					f(i)
+				}
+				done <- struct{}{}
+			}()
+		}
+		for i := range n {
+			work <- i
+		}
+		close(work)
+		for range par {
+			<-done
+		}
+	}
+	for _, size := range []int{64 << 10, 4 << 20} {
+		b.Run(fmt.Sprintf("put-%dKiB-x4", size>>10), func(b *testing.B) {
+			b.SetBytes(100 << 20)
+			for r := range b.N {
+				inParallel(b, (100<<20)/size, 4, func(i int) {
+					if err := s3.put(fmt.Sprintf("put/%d/%d/%d", size, r, i), data[:size]); err != nil {
+						b.Error(err)
+					}
+				})
+			}
+		})
+	}
+	for i := range 4 {
+		if err := s3.put(fmt.Sprintf("packs/bench%d", i), data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, size := range []int64{64 << 10, 256 << 10, 1 << 20, 4 << 20} {
+		b.Run(fmt.Sprintf("range-%dKiB-x8", size>>10), func(b *testing.B) {
+			per := int64(len(data)) / size
+			b.SetBytes(16 << 20)
+			for range b.N {
+				inParallel(b, int((16<<20)/size), 8, func(i int) {
+					if _, err := s3.getRange(fmt.Sprintf("packs/bench%d", int64(i)/per%4), int64(i)%per*size, size, nil); err != nil {
+						b.Error(err)
+					}
+				})
+			}
+		})
 	}
 }
