@@ -160,7 +160,8 @@ func BenchmarkPutSourceLayout(b *testing.B) {
 
 // benchPuts times durable puts of size bytes into a new store, each from a
 // synced file written in writes of chunk bytes (the source's writing and
-// flush kept out of the timing), and reports the CPU a byte.
+// flush kept out of the timing), and reports the CPU a byte and how long
+// a put waited for its pack writes.
 func benchPuts(b *testing.B, size, chunk int) {
 	s, err := Open(b.TempDir())
 	if err != nil {
@@ -171,7 +172,11 @@ func benchPuts(b *testing.B, size, chunk int) {
 	src := filepath.Join(b.TempDir(), "src")
 	b.SetBytes(int64(size))
 	var cpu time.Duration
-	defer func() { b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*size), "cpu-ns/B") }()
+	wait0 := diskWait.Load()
+	defer func() {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*size), "cpu-ns/B")
+		b.ReportMetric(float64(diskWait.Load()-wait0)/1e6/float64(b.N), "disk-wait-ms/op")
+	}()
 	for i := range b.N {
 		b.StopTimer()
 		data := randomBytes(size, int64(i))

@@ -3,6 +3,7 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,14 +51,31 @@ func directWritesWork(dir string) bool {
 
 // mmapBuffer returns n bytes (capacity; length 0) of anonymous memory
 // outside the Go heap, page-aligned, or (mapped false) aligned heap memory
-// when the mapping fails.
+// when the mapping fails. The buffer starts on a huge-page boundary and
+// asks for huge pages (transparent, where the kernel has them on madvise):
+// hashing and cutting from it and direct writes out of it then cost fewer
+// TLB misses and page pins.
 func mmapBuffer(n int) ([]byte, bool) {
-	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	span := uintptr(n + hugePage)
+	p, err := unix.MmapPtr(-1, 0, nil, span, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
 		return alignedBuffer(n), false
 	}
+	head := -uintptr(p) & (hugePage - 1) // to the first huge-page boundary
+	if head > 0 {
+		_ = unix.MunmapPtr(p, head)
+	}
+	if tail := span - head - uintptr(n); tail > 0 {
+		_ = unix.MunmapPtr(unsafe.Add(p, head+uintptr(n)), tail)
+	}
+	b := unsafe.Slice((*byte)(unsafe.Add(p, head)), n)
+	_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
 	return b[:0], true
 }
 
+const hugePage = 2 << 20
+
 // unmapBuffer gives back a buffer that mmapBuffer mapped.
-func unmapBuffer(b []byte) { _ = unix.Munmap(b[:cap(b)]) }
+func unmapBuffer(b []byte) {
+	_ = unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(b[:1])), uintptr(cap(b)))
+}
