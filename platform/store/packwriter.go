@@ -134,7 +134,12 @@ func (w *packWriter) fail(err error) {
 }
 
 // append copies data into the buffers and returns its offset in the pack.
-func (w *packWriter) append(data []byte) (int64, error) {
+// With uncached, the copy bypasses the caches (copyToDisk): the buffers are
+// read only by the disk, and a large put's cutting and hashing keep the
+// caches. 100 MiB puts, BenchmarkPut, test binaries in turn: 2,130-2,395
+// vs 2,057-2,357 MB/s and 0.74-0.82 vs 0.76-0.87 ns of CPU a byte, faster
+// in 4 of 4 alternations.
+func (w *packWriter) append(data []byte, uncached bool) (int64, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -144,7 +149,12 @@ func (w *packWriter) append(data []byte) (int64, error) {
 		if buf.b == nil {
 			buf.b = packBufs.get()
 		}
-		n := copy(buf.b[len(buf.b):cap(buf.b)], data)
+		var n int
+		if uncached {
+			n = copyToDisk(buf.b[len(buf.b):cap(buf.b)], data)
+		} else {
+			n = copy(buf.b[len(buf.b):cap(buf.b)], data)
+		}
 		buf.b = buf.b[:len(buf.b)+n]
 		data = data[n:]
 		if len(buf.b) == cap(buf.b) {

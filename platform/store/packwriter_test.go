@@ -303,7 +303,7 @@ func BenchmarkHashingBesideWrites(b *testing.B) {
 							return
 						case <-tick.C:
 						}
-						if _, err := w.append(block); err != nil {
+						if _, err := w.append(block, false); err != nil {
 							b.Error(err)
 							return
 						}
