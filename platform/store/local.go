@@ -373,8 +373,8 @@ func (l *Local) Close() error {
 
 // append adds data at the end of the current pack, rolling to a new pack
 // when it is full, and returns where it went and the pack's writer
-// (uncached: see packWriter.append).
-func (l *Local) append(data []byte, uncached bool) (packLoc, *packWriter, error) {
+// (large: see packWriter.append).
+func (l *Local) append(data []byte, large bool) (packLoc, *packWriter, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.w.err != nil && !l.w.closed {
@@ -394,7 +394,7 @@ func (l *Local) append(data []byte, uncached bool) (packLoc, *packWriter, error)
 			return packLoc{}, nil, err
 		}
 	}
-	off, err := l.w.append(data, uncached)
+	off, err := l.w.append(data, large)
 	if err != nil {
 		return packLoc{}, nil, err
 	}
@@ -424,11 +424,9 @@ type localBatch struct {
 	packed     int64 // bytes this batch appended to packs
 }
 
-// uncachedAfter: past this many bytes in one put, its chunks are copied
-// into the pack buffers with non-temporal stores (packWriter.append).
-// Below it they are not: a 1 MiB put's bytes are still in the caches, and
-// its puts ran 1-3% slower that way (BenchmarkPut, 3 of 4 alternations).
-const uncachedAfter = 2 << 20
+// largeAfter: past this many bytes, a put's chunks are appended as a large
+// put's (packWriter.append).
+const largeAfter = 2 << 20
 
 func (l *Local) NewBatch() (Batch, error) {
 	return &localBatch{l: l, entries: map[Hash]packLoc{}, touched: map[*packWriter]bool{}, inline: map[Hash][]byte{}}, nil
@@ -459,7 +457,7 @@ func (b *localBatch) PutChunk(h Hash, data []byte) error {
 }
 
 func (b *localBatch) toPack(h Hash, data []byte) error {
-	loc, w, err := b.l.append(data, b.packed >= uncachedAfter)
+	loc, w, err := b.l.append(data, b.packed >= largeAfter)
 	b.packed += int64(len(data))
 	if err != nil {
 		return err

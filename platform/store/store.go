@@ -312,22 +312,29 @@ func putReadError(err error, after int64) error {
 	return fmt.Errorf("reading the object after %d bytes: %w (nothing was stored)", after, err)
 }
 
+// inlineGroup: eachInline cuts, hashes and hands on this many chunks at a
+// time, so the first bytes reach the disk while the rest are still cut.
+const inlineGroup = 4
+
 // eachInline cuts data into the chunks the chunk stream would make
 // (Chunker.boundary, as the sequential Chunker), hashes them as the stream
 // does (hashChunks, running after) and runs f on each in order.
 func eachInline(data []byte, c Chunking, after func(a, b *streamChunk), f func(*streamChunk) error) error {
 	k := Chunker{c: c}
 	k.setMasks()
-	var chs []*streamChunk
+	chs := make([]*streamChunk, 0, inlineGroup)
 	for off := 0; off < len(data); {
-		ch := &streamChunk{data: data[off : off+k.boundary(data[off:])]}
-		off += len(ch.data)
-		chs = append(chs, ch)
-	}
-	hashChunks(chs, after, func(*streamChunk) {})
-	for _, ch := range chs {
-		if err := f(ch); err != nil {
-			return err
+		chs = chs[:0]
+		for off < len(data) && len(chs) < inlineGroup {
+			ch := &streamChunk{data: data[off : off+k.boundary(data[off:])]}
+			off += len(ch.data)
+			chs = append(chs, ch)
+		}
+		hashChunks(chs, after, func(*streamChunk) {})
+		for _, ch := range chs {
+			if err := f(ch); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
