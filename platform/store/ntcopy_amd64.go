@@ -5,8 +5,8 @@ import "unsafe"
 //go:noescape
 func ntCopy64(dst, src *byte, n int)
 
-// copyToDisk copies src into dst (len(dst) >= len(src)) for bytes only the
-// disk will read: past a small head, with non-temporal stores, which leave
+// copyToDisk copies as copy does, for bytes only the disk will read: from
+// dst's first 64-byte boundary on, with non-temporal stores, which leave
 // the destination out of the caches the cutting and hashing use.
 func copyToDisk(dst, src []byte) int {
 	n := min(len(dst), len(src))
