@@ -2,7 +2,6 @@ package store
 
 import (
 	"crypto/sha256"
-	"errors"
 	"io"
 	"runtime"
 	"sync"
@@ -186,9 +185,8 @@ func (cs *chunkStream) read(r io.Reader, toWork chan<- *segment) error {
 		case <-cs.stop:
 			return nil
 		}
-		n, err := io.ReadFull(r, buf[:size])
-		last := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-		if err != nil && !last {
+		n, last, err := fill(r, buf[:size])
+		if err != nil {
 			cs.segs <- buf[:0]
 			return err
 		}

@@ -291,15 +291,33 @@ var smallPuts = sync.Pool{New: func() any { b := make([]byte, inlinePutMax+1); r
 // the rest of r. On an error, head holds what came before it.
 func readSmall(r io.Reader) (head *[]byte, small bool, rest io.Reader, err error) {
 	head = smallPuts.Get().(*[]byte)
-	n, err := io.ReadFull(r, (*head)[:inlinePutMax+1])
+	n, end, err := fill(r, (*head)[:inlinePutMax+1])
 	*head = (*head)[:n]
 	switch {
-	case err == nil:
-		return head, false, io.MultiReader(bytes.NewReader(*head), r), nil
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case err != nil:
+		return head, false, nil, err
+	case end:
 		return head, true, nil, nil
 	}
-	return head, false, nil, err
+	return head, false, io.MultiReader(bytes.NewReader(*head), r), nil
+}
+
+// fill reads into buf until it is full (end false) or r reports io.EOF
+// (end true). Unlike io.ReadFull it passes on r's own io.ErrUnexpectedEOF
+// (what an HTTP body cut short returns) as the error it is, rather than
+// taking it for the end of the object.
+func fill(r io.Reader, buf []byte) (n int, end bool, err error) {
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if errors.Is(err, io.EOF) {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
 }
 
 // putReadError says where reading the object failed (a size limit is

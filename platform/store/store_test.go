@@ -192,10 +192,14 @@ type failingReader struct {
 	r     io.Reader
 	after int64
 	n     int64
+	err   error // what it fails with (nil: a connection reset)
 }
 
 func (f *failingReader) Read(p []byte) (int, error) {
 	if f.n >= f.after {
+		if f.err != nil {
+			return 0, f.err
+		}
 		return 0, errors.New("connection reset by peer")
 	}
 	if int64(len(p)) > f.after-f.n {
@@ -210,10 +214,18 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func TestTruncatedUploadLeavesNoObject(t *testing.T) { eachBackend(t, testTruncatedUpload) }
 
 func testTruncatedUpload(t *testing.T, s *Store) {
-	data := randomBytes(3<<20, 4)
-	_, _, err := s.Put(&failingReader{r: bytes.NewReader(data), after: 2 << 20}, "")
-	if err == nil || !strings.Contains(err.Error(), "nothing was stored") {
-		t.Fatalf("error %v", err)
+	data := randomBytes(5<<20, 4)
+	// Cut short in a small object, at the small-object size and in a
+	// streamed one; failing with an error of its own or with
+	// io.ErrUnexpectedEOF, which is what an HTTP body cut short returns
+	// (and must not be taken for the end of the object).
+	for _, after := range []int64{200_000, inlinePutMax, inlinePutMax + 1, 3 << 20} {
+		for _, cause := range []error{nil, io.ErrUnexpectedEOF} {
+			_, _, err := s.Put(&failingReader{r: bytes.NewReader(data), after: after, err: cause}, "")
+			if err == nil || !strings.Contains(err.Error(), "nothing was stored") {
+				t.Fatalf("cut after %d bytes (%v): error %v", after, cause, err)
+			}
+		}
 	}
 	if objs, _ := s.List(); len(objs) != 0 {
 		t.Fatalf("a failed put left %d objects", len(objs))

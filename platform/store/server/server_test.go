@@ -2,6 +2,7 @@ package server
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -193,14 +194,24 @@ func TestUploadsBadInput(t *testing.T) {
 	_, err = u.put(t, "/v1/objects?dir=1", &tb, nil)
 	wantStatus(t, err, 400, "path traversal")
 	// A truncated upload: the client promises more bytes than it sends
-	// and hangs up.
+	// and stops sending (a half-close, so the refusal can still be read
+	// and the check below comes after the server has handled it).
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(conn, "PUT /v1/objects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 500000\r\n\r\n", u.c.Token)
 	conn.Write(data[:200_000])
+	conn.(*net.TCPConn).CloseWrite()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to the truncated upload: %v", err)
+	}
+	msg, _ := io.ReadAll(res.Body)
 	conn.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(msg), "nothing was stored") {
+		t.Fatalf("truncated upload: %d %s", res.StatusCode, msg)
+	}
 	// Nothing above left an object.
 	var list []Listing
 	if err := u.c.JSON("GET", "/v1/objects", nil, &list); err != nil || len(list) != 0 {
