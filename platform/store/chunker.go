@@ -5,7 +5,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -82,14 +81,11 @@ func (k *Chunker) Next() ([]byte, error) {
 		copy(k.buf, k.buf[k.start:k.end])
 		k.end -= k.start
 		k.start = 0
-		for k.end < len(k.buf) && !k.eof {
-			n, err := k.r.Read(k.buf[k.end:])
-			k.end += n
-			if errors.Is(err, io.EOF) {
-				k.eof = true
-			} else if err != nil {
-				return nil, err
-			}
+		n, end, err := fill(k.r, k.buf[k.end:])
+		k.end += n
+		k.eof = end
+		if err != nil {
+			return nil, err
 		}
 	}
 	if k.end == k.start {

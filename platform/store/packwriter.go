@@ -156,27 +156,22 @@ func (w *packWriter) append(data []byte, large bool) (int64, error) {
 		return 0, w.err
 	}
 	at := w.end()
-	eager := eagerWrite
+	put := func(dst, src []byte) int { return copy(dst, src) }
 	if large {
-		eager = eagerWriteLarge
+		put = copyToDisk
 	}
 	for len(data) > 0 {
 		buf := &w.ring[w.cur]
 		if buf.b == nil {
 			buf.b = packBufs.get()
 		}
-		var n int
-		if large {
-			n = copyToDisk(buf.b[len(buf.b):cap(buf.b)], data)
-		} else {
-			n = copy(buf.b[len(buf.b):cap(buf.b)], data)
-		}
+		n := put(buf.b[len(buf.b):cap(buf.b)], data)
 		buf.b = buf.b[:len(buf.b)+n]
 		data = data[n:]
 		if len(buf.b) == cap(buf.b) {
 			w.submit(len(buf.b))
 			w.next()
-		} else if ready := len(buf.b) &^ (packAlign - 1); w.inflight < maxInflight && (ready-w.sent >= eager || ready-w.sent >= idleWrite && (w.inflight == 0 || !large && w.idle())) {
+		} else if ready := len(buf.b) &^ (packAlign - 1); w.worthWriting(ready-w.sent, large) {
 			// The disk reads buf[sent:ready] while later appends fill
 			// the rest of the buffer: the two never touch the same bytes.
 			w.submit(ready)
@@ -188,8 +183,23 @@ func (w *packWriter) append(data []byte, large bool) (int64, error) {
 	return at, w.err
 }
 
-// idle says whether the disk has finished every write sent to it.
-func (w *packWriter) idle() bool {
+// worthWriting says whether pending bytes of the current buffer should go
+// to the disk now, before it fills (see append): a small put's once the
+// disk has finished what it was sent (a non-blocking reap tells), a large
+// one's once it has none in flight by the last count.
+func (w *packWriter) worthWriting(pending int, large bool) bool {
+	if w.inflight >= maxInflight {
+		return false
+	}
+	if large {
+		return pending >= eagerWriteLarge || pending >= idleWrite && w.inflight == 0
+	}
+	if pending >= eagerWrite {
+		return true
+	}
+	if pending < idleWrite {
+		return false
+	}
 	if w.inflight > 0 {
 		w.reap(false)
 	}
