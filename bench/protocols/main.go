@@ -539,8 +539,9 @@ func writeProtocolGenesis(home string, addr func(int) sdk.AccAddress, nSenders, 
 		}
 	}
 	lic.NextLicenseId = uint64(nSenders*64 + 1)
-	// Receipts should show the gas really used: cosmos/evm charges at least min_gas_multiplier (0.5) of a
-	// transaction's gas limit, which would flatten both sides' numbers towards their limits.
+	// Receipts should show the gas really used: cosmos/evm's default charges at least min_gas_multiplier
+	// (0.5) of a transaction's gas limit, which would flatten both sides' numbers towards their limits.
+	// The chain's own genesis sets it to 0 too (chain/app/genesis.go); this keeps the bench independent of that.
 	var fm map[string]json.RawMessage
 	var params map[string]any
 	if err := json.Unmarshal(state["feemarket"], &fm); err != nil {

@@ -184,6 +184,9 @@ type App struct {
 	ModuleManager      *module.Manager
 	BasicModuleManager module.BasicManager
 	configurator       module.Configurator
+
+	postHandler sdk.PostHandler // also run by the proposer's gasUsedSelector
+	blockMaxGas uint64          // the running block's gas limit, for gasUsedRunner (0: none)
 }
 
 // New builds the application on db. appOpts come from the node's config
@@ -432,6 +435,8 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		panic(err)
 	}
 	app.SetPostHandler(postHandler)
+	app.postHandler = postHandler
+	app.SetBlockSTMTxRunner(&gasUsedRunner{decode: app.TxDecode, maxGas: func() uint64 { return app.blockMaxGas }})
 
 	protoFiles, err := proto.MergedRegistry()
 	if err != nil {
@@ -495,6 +500,10 @@ func (app *App) RegisterPendingTxListener(l func(common.Hash)) {
 
 // BeginBlocker, EndBlocker, PreBlocker and InitChainer run the modules.
 func (app *App) BeginBlocker(ctx sdk.Context) (sdk.BeginBlock, error) {
+	app.blockMaxGas = 0
+	if b := ctx.ConsensusParams().Block; b != nil && b.MaxGas > 0 {
+		app.blockMaxGas = uint64(b.MaxGas)
+	}
 	return app.ModuleManager.BeginBlock(ctx)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	feemarkettypes "github.com/cosmos/evm/x/feemarket/types"
 	evmtypes "github.com/cosmos/evm/x/vm/types"
 
 	sdkmath "cosmossdk.io/math"
@@ -80,6 +81,15 @@ func (app *App) DefaultGenesis() map[string]json.RawMessage {
 	cdc.MustUnmarshalJSON(g[banktypes.ModuleName], &bank)
 	bank.DenomMetadata = []banktypes.Metadata{DenomMetadata()}
 	g[banktypes.ModuleName] = cdc.MustMarshalJSON(&bank)
+
+	// Gas is charged as used, as on Ethereum. cosmos/evm's default charges at least half of a
+	// transaction's limit (min_gas_multiplier 0.5), against limits that reserved block space
+	// when blocks were packed by limits; blocks here are bounded by the gas used (blockgas.go),
+	// so a large limit holds no space, and the base fee follows the gas used too.
+	var fm feemarkettypes.GenesisState
+	cdc.MustUnmarshalJSON(g[feemarkettypes.ModuleName], &fm)
+	fm.Params.MinGasMultiplier = sdkmath.LegacyZeroDec()
+	g[feemarkettypes.ModuleName] = cdc.MustMarshalJSON(&fm)
 
 	evm := evmtypes.DefaultGenesisState()
 	evm.Params.EvmDenom = Denom

@@ -42,7 +42,9 @@ func (app *App) configureEVMMempool(appOpts servertypes.AppOptions, logger log.L
 		mpConfig, cosmosPoolMaxTx)
 	app.EVMMempool = mempool
 
-	app.SetPrepareProposal(baseapp.NewDefaultProposalHandler(mempool, noCheckProposalTxVerifier{app.BaseApp}).PrepareProposalHandler())
+	proposals := baseapp.NewDefaultProposalHandler(mempool, noCheckProposalTxVerifier{app.BaseApp})
+	proposals.SetTxSelector(&gasUsedSelector{app: app}) // packs by gas used (blockgas.go)
+	app.SetPrepareProposal(proposals.PrepareProposalHandler())
 	app.SetInsertTxHandler(mempool.NewInsertTxHandler(app.TxDecode))
 	app.SetReapTxsHandler(mempool.NewReapTxsHandler())
 	app.SetCheckTxHandler(mempool.NewCheckTxHandler(app.TxDecode, evmserver.GetMempoolCheckTxTimeout(appOpts, logger)))

@@ -12,8 +12,9 @@ import (
 	evmmempool "github.com/cosmos/evm/mempool"
 )
 
-// A validator accepts a proposal whose transactions decode and whose gas limits fit the block,
-// and rejects one that does not decode or asks for more gas than the block holds.
+// A validator accepts a proposal whose transactions decode and each fit the block's gas (their sum
+// may not: FinalizeBlock bounds the gas they use, TestBlockGasIsBoundedByGasUsed), and rejects one
+// that does not decode or holds a transaction asking for more gas than the whole block.
 func TestProcessProposalChecksDecodingAndBlockGas(t *testing.T) {
 	c := testChain(t)
 	enc := evmmempool.NewTxEncoder(c.app.txConfig)
@@ -41,7 +42,9 @@ func TestProcessProposalChecksDecodingAndBlockGas(t *testing.T) {
 		{"empty", nil, abci.ResponseProcessProposal_ACCEPT},
 		{"two transfers", [][]byte{txWithGas(0, 21_000), txWithGas(1, 21_000)}, abci.ResponseProcessProposal_ACCEPT},
 		{"exactly the block's gas", [][]byte{txWithGas(0, half), txWithGas(1, half)}, abci.ResponseProcessProposal_ACCEPT},
-		{"one gas over the block", [][]byte{txWithGas(0, half), txWithGas(1, half+1)}, abci.ResponseProcessProposal_REJECT},
+		{"limits one gas over the block", [][]byte{txWithGas(0, half), txWithGas(1, half+1)}, abci.ResponseProcessProposal_ACCEPT},
+		{"limits three times the block", [][]byte{txWithGas(0, 2*half), txWithGas(1, 2*half), txWithGas(2, 2*half)}, abci.ResponseProcessProposal_ACCEPT},
+		{"one transaction over the block", [][]byte{txWithGas(0, 21_000), txWithGas(1, 2*half+1)}, abci.ResponseProcessProposal_REJECT},
 		{"a huge limit", [][]byte{txWithGas(0, half), txWithGas(1, ^uint64(0))}, abci.ResponseProcessProposal_REJECT},
 		{"bytes that are no transaction", [][]byte{txWithGas(0, 21_000), []byte("not a transaction")}, abci.ResponseProcessProposal_REJECT},
 	} {

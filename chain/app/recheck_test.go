@@ -45,6 +45,8 @@ type recheckChain struct {
 	addrs   []common.Address
 	chainID *big.Int
 	height  int64
+	// spare are rich senders the recheck test leaves alone, for tests that run real blocks.
+	spare []*ecdsa.PrivateKey
 }
 
 const recheckBlockGas = 100_000_000
@@ -65,6 +67,14 @@ func newRecheckChain(t *testing.T, balances []sdkmath.Int) *recheckChain {
 		c.keys = append(c.keys, k)
 		c.addrs = append(c.addrs, crypto.PubkeyToAddress(k.PublicKey))
 		accounts = append(accounts, GenesisAccount{Address: c.addrs[i].Bytes(), Amount: bal})
+	}
+	for range 3 {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.spare = append(c.spare, k)
+		accounts = append(accounts, GenesisAccount{Address: crypto.PubkeyToAddress(k.PublicKey).Bytes(), Amount: sdkmath.NewIntWithDecimal(1, 24)})
 	}
 	operator := sdk.AccAddress(common.HexToAddress("0x00000000000000000000000000000000000000f0").Bytes())
 	accounts = append(accounts, GenesisAccount{Address: operator, Amount: sdkmath.NewIntWithDecimal(10, 24)})
