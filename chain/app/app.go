@@ -187,6 +187,7 @@ type App struct {
 
 	postHandler sdk.PostHandler // also run by the proposer's gasUsedSelector
 	blockMaxGas uint64          // the running block's gas limit, for gasUsedRunner (0: none)
+	blockUse    blockUse        // how much of their limits the last block's transactions used
 }
 
 // New builds the application on db. appOpts come from the node's config
@@ -436,7 +437,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 	}
 	app.SetPostHandler(postHandler)
 	app.postHandler = postHandler
-	app.SetBlockSTMTxRunner(&gasUsedRunner{decode: app.TxDecode, maxGas: func() uint64 { return app.blockMaxGas }})
+	app.SetBlockSTMTxRunner(&gasUsedRunner{decode: app.TxDecode, maxGas: func() uint64 { return app.blockMaxGas }, observe: app.blockUse.observe})
 
 	protoFiles, err := proto.MergedRegistry()
 	if err != nil {

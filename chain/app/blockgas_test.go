@@ -20,10 +20,15 @@ import (
 // so a transaction carrying it uses exactly its gas limit.
 var burnCode = []byte{0x5b, 0x60, 0x00, 0x56}
 
-// blockTx signs an EVM transaction: a transfer of 1 when data is nil, else a contract creation.
+// blockTx signs an EVM transaction at a fee cap of 1,000 gwei: a transfer of 1 when data is nil,
+// else a contract creation.
 func (c *recheckChain) blockTx(t *testing.T, key *ecdsa.PrivateKey, nonce, gas uint64, data []byte) []byte {
+	return c.blockTxAt(t, key, nonce, gas, data, big.NewInt(1e12))
+}
+
+func (c *recheckChain) blockTxAt(t *testing.T, key *ecdsa.PrivateKey, nonce, gas uint64, data []byte, feeCap *big.Int) []byte {
 	t.Helper()
-	inner := &ethtypes.DynamicFeeTx{ChainID: c.chainID, Nonce: nonce, Gas: gas, GasFeeCap: big.NewInt(1e12), GasTipCap: big.NewInt(1), Value: big.NewInt(1)}
+	inner := &ethtypes.DynamicFeeTx{ChainID: c.chainID, Nonce: nonce, Gas: gas, GasFeeCap: feeCap, GasTipCap: big.NewInt(1), Value: big.NewInt(1)}
 	if data == nil {
 		to := common.BigToAddress(big.NewInt(0x2000))
 		inner.To = &to
@@ -110,6 +115,9 @@ func TestBlockGasIsBoundedByGasUsed(t *testing.T) {
 	if used := blockGasUsed(res); used > recheckBlockGas || used < 3*limit {
 		t.Fatalf("block used %d gas, want 90M..100M", used)
 	}
+	if p := c.app.blockUse.permille.Load(); p != 999 {
+		t.Fatalf("the block's transactions used %d/1000 of their limits by the proposer's count, want 999", p)
+	}
 	if got := c.nonceOf(d); got != nd {
 		t.Fatalf("the left-out sender's nonce went %d -> %d", nd, got)
 	}
@@ -130,9 +138,10 @@ func TestBlockGasIsBoundedByGasUsed(t *testing.T) {
 }
 
 // The proposer packs by gas used: it selects by limits while they fit, without running anything;
-// then runs what it selected and each later candidate on a branch, and admits a candidate while
-// its limit fits what the ones before it used. It leaves out one that does not fit or that fails
-// its checks after the ones before it, and what it predicts is what the block then uses.
+// then, unless the last block used nearly all its limits, runs what it selected and each later
+// candidate on a branch, and admits a candidate while its limit fits what the ones before it used. It leaves out one that does not fit or that fails
+// its checks after the ones before it or whose fee cap is below the block's base fee, and what it
+// predicts is what the block then uses.
 func TestProposerPacksByGasUsed(t *testing.T) {
 	c := testChain(t)
 	a, b := c.spare[0], c.spare[1]
@@ -144,7 +153,8 @@ func TestProposerPacksByGasUsed(t *testing.T) {
 	for i := range uint64(3) {
 		candidates = append(candidates, transfer(na+i, limit))
 	}
-	candidates = append(candidates, transfer(na+50, 1_000_000)) // fits by limits, but its nonce is ahead
+	candidates = append(candidates, transfer(na+50, 1_000_000))                          // fits by limits, but its nonce is ahead
+	candidates = append(candidates, c.blockTxAt(t, a, na+3, 21_000, nil, big.NewInt(1))) // below the base fee
 	for i := range uint64(6) {
 		candidates = append(candidates, transfer(na+3+i, limit))
 	}
@@ -157,28 +167,48 @@ func TestProposerPacksByGasUsed(t *testing.T) {
 	)
 	want := [][]byte{}
 	for i, bz := range candidates {
-		if i != 3 && i != 13 {
+		if i != 3 && i != 4 && i != 14 {
 			want = append(want, bz)
 		}
 	}
-	s := &gasUsedSelector{app: c.app}
 	h := c.app.LastBlockHeight() + 1
 	ctx := c.app.NewUncachedContext(false, cmtproto.Header{Height: h, Time: time.Unix(1_800_000_000+h, 0), ChainID: DefaultChainID}).
 		WithConsensusParams(c.app.GetConsensusParams(c.base()))
-	for i, bz := range candidates {
-		tx, err := c.app.TxDecode(bz)
-		if err != nil {
-			t.Fatal(err)
+	propose := func(lastUse uint32, check func(i int, s *gasUsedSelector)) ([][]byte, uint64) {
+		c.app.blockUse.permille.Store(lastUse)
+		s := &gasUsedSelector{app: c.app}
+		for i, bz := range candidates {
+			tx, err := c.app.TxDecode(bz)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.SelectTxForProposal(ctx, 1<<22, recheckBlockGas, tx, bz) {
+				t.Fatalf("the selector stopped at candidate %d with gas left", i)
+			}
+			check(i, s)
 		}
-		if s.SelectTxForProposal(ctx, 1<<22, recheckBlockGas, tx, bz) {
-			t.Fatalf("the selector stopped at candidate %d with gas left", i)
-		}
-		if ran := s.branch != nil; ran != (i >= 4) {
-			t.Fatalf("after candidate %d: ran the selected transactions %v", i, ran)
-		}
+		defer s.Clear()
+		return s.SelectedTxs(ctx), s.gas
 	}
-	selected, predicted := s.SelectedTxs(ctx), s.gas
-	s.Clear()
+	// After a block whose transactions used all their limits, running gains nothing: by limits
+	// alone, nothing run (so the transaction with a nonce ahead is not found out either).
+	byLimits, _ := propose(1000, func(i int, s *gasUsedSelector) {
+		if s.running {
+			t.Fatalf("ran transactions after a block that used all its limits (candidate %d)", i)
+		}
+	})
+	if len(byLimits) != 5 || string(byLimits[3]) != string(candidates[3]) || string(byLimits[4]) != string(candidates[15]) {
+		t.Fatalf("by limits: selected %d transactions, want candidates 0-3 and 15", len(byLimits))
+	}
+	// After a block that used a fifth of its limits: by use.
+	selected, predicted := propose(200, func(i int, s *gasUsedSelector) {
+		if i == 4 && len(s.selected) != 4 {
+			t.Fatal("a transaction below the base fee was selected")
+		}
+		if s.running != (i >= 5) {
+			t.Fatalf("after candidate %d: ran the selected transactions %v", i, s.running)
+		}
+	})
 	if len(selected) != len(want) {
 		t.Fatalf("selected %d transactions, want %d", len(selected), len(want))
 	}
