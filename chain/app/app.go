@@ -437,6 +437,8 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 	}
 	app.SetPostHandler(postHandler)
 	app.postHandler = postHandler
+	// Blocks are bounded by the gas used (blockgas.go). SetBlockSTMTxRunner is the SDK's one setter
+	// for a TxRunner; ours runs the transactions in order, as the default does.
 	app.SetBlockSTMTxRunner(&gasUsedRunner{decode: app.TxDecode, maxGas: func() uint64 { return app.blockMaxGas }, observe: app.blockUse.observe})
 
 	protoFiles, err := proto.MergedRegistry()
