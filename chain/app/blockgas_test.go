@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	evmmempool "github.com/cosmos/evm/mempool"
+	evmtypes "github.com/cosmos/evm/x/vm/types"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 )
@@ -111,6 +112,10 @@ func TestBlockGasIsBoundedByGasUsed(t *testing.T) {
 	}
 	if r := res.TxResults[4]; r.GasUsed != 0 || r.GasWanted != 0 {
 		t.Fatalf("the left-out transaction reports gas %d used, %d wanted", r.GasUsed, r.GasWanted)
+	}
+	// JSON-RPC and the EVM indexer must not show it as a transaction of this block: it never ran.
+	if evmtypes.TxSucessOrExpectedFailure(res.TxResults[4]) {
+		t.Fatalf("JSON-RPC would list the left-out transaction in the block: %q", res.TxResults[4].Log)
 	}
 	if used := blockGasUsed(res); used > recheckBlockGas || used < 3*limit {
 		t.Fatalf("block used %d gas, want 90M..100M", used)
