@@ -77,16 +77,20 @@ func (r *gasUsedRunner) Run(ctx context.Context, _ storetypes.MultiStore, txs []
 	for i, raw := range txs {
 		var res *abci.ExecTxResult
 		tx, err := r.decode(raw)
+		var limit uint64
+		if err == nil {
+			limit = gasLimit(tx)
+		}
 		switch {
 		case err != nil:
 			res = sdkerrors.ResponseExecTxResultWithEvents(sdkerrors.ErrTxDecode, 0, 0, nil, false)
-		case maxGas > 0 && gasLimit(tx) > maxGas-used:
+		case maxGas > 0 && limit > maxGas-used:
 			res = sdkerrors.ResponseExecTxResultWithEvents(errorsmod.Wrapf(ErrBlockGasFull,
 				"it asks for %d gas and the block has %d of %d left; it stays in the mempool for a later block",
-				gasLimit(tx), maxGas-used, maxGas), 0, 0, nil, false)
+				limit, maxGas-used, maxGas), 0, 0, nil, false)
 		default:
 			res = deliverTx(raw, tx, nil, i, nil)
-			limits += gasLimit(tx)
+			limits += limit
 			if res.GasUsed > 0 {
 				used += min(uint64(res.GasUsed), maxGas-used) // a limit bounds its use; this guards the sum
 			}

@@ -17,22 +17,7 @@ import (
 // that does not decode or holds a transaction asking for more gas than the whole block.
 func TestProcessProposalChecksDecodingAndBlockGas(t *testing.T) {
 	c := testChain(t)
-	enc := evmmempool.NewTxEncoder(c.app.txConfig)
-	txWithGas := func(sender int, gas uint64) []byte {
-		t.Helper()
-		to := common.BigToAddress(big.NewInt(0x1000))
-		tx, err := ethtypes.SignNewTx(c.keys[sender], ethtypes.LatestSignerForChainID(c.chainID), &ethtypes.DynamicFeeTx{
-			ChainID: c.chainID, Gas: gas, GasFeeCap: big.NewInt(1e12), GasTipCap: big.NewInt(1), To: &to, Value: big.NewInt(1),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		bz, err := enc.EVMTx(tx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return bz
-	}
+	txWithGas := func(sender int, gas uint64) []byte { return c.blockTx(t, c.keys[sender], 0, gas, nil) }
 	half := uint64(recheckBlockGas / 2)
 	for _, tc := range []struct {
 		name string
