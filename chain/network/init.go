@@ -312,7 +312,7 @@ func DefaultAppConfig(host string, p Ports) *AppConfig {
 	rpc := evmserverconfig.DefaultJSONRPCConfig()
 	rpc.Enable = true
 	rpc.EnableIndexer = true
-	rpc.API = []string{"eth", saharapc.PendingNonceNamespace, "net", "web3", "txpool", "debug"}
+	rpc.API = []string{"eth", saharapc.PendingNonceNamespace, saharapc.IndexRepairNamespace, "net", "web3", "txpool", "debug"}
 	rpc.Address = fmt.Sprintf("%s:%d", host, p.JSONRPC)
 	rpc.WsAddress = fmt.Sprintf("%s:%d", host, p.WS)
 	rpc.MetricsAddress = fmt.Sprintf("%s:%d", host, p.JSONRPCMetrics)

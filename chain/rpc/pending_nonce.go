@@ -27,12 +27,16 @@ import (
 // one namespace and a later method replaces an earlier one of the same name.
 const PendingNonceNamespace = "eth-pending-nonce"
 
-// Register adds the namespace creators; call once per process, before the
-// node starts.
+// Register adds the namespace creators (the pending nonce and the EVM index
+// repair); call once per process, before the node starts.
 func Register() error {
-	return evmrpc.RegisterAPINamespace(PendingNonceNamespace, func(_ *server.Context, _ client.Context, _ *stream.RPCStream, b backend.BackendI) []gethrpc.API {
+	err := evmrpc.RegisterAPINamespace(PendingNonceNamespace, func(_ *server.Context, _ client.Context, _ *stream.RPCStream, b backend.BackendI) []gethrpc.API {
 		return []gethrpc.API{{Namespace: evmrpc.EthNamespace, Version: "1.0", Service: &pendingNonceAPI{b: b}, Public: true}}
 	})
+	if err != nil {
+		return err
+	}
+	return registerIndexRepair()
 }
 
 // pendingNonceAPI answers eth_getTransactionCount. With the app-side
