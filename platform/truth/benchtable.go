@@ -140,7 +140,7 @@ func BenchOne(name, answers, goldPath string, cfg BenchConfig) (BenchRow, error)
 	blends := 0
 	for m, n := range picks {
 		if !slices.Contains(methods, m) {
-			blends += n // auto's weighted blends, e.g. "ds×2+glad×1"
+			blends += n // auto's averages, e.g. "ds+glad+ibcc"
 		}
 	}
 	for _, m := range methods {
@@ -149,7 +149,7 @@ func BenchOne(name, answers, goldPath string, cfg BenchConfig) (BenchRow, error)
 		}
 	}
 	if blends > 0 {
-		ps = append(ps, fmt.Sprintf("blend×%d", blends))
+		ps = append(ps, fmt.Sprintf("avg×%d", blends))
 	}
 	row.Chosen = strings.Join(ps, " ")
 	row.Seconds = time.Since(t0).Seconds()

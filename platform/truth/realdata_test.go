@@ -14,14 +14,15 @@ const crowdDir = "../../../shared/datasets/crowd"
 // control items; auto chooses by an inner cross-validation on them alone):
 // auto stays with majority vote or above and near the best method.
 //
-// Measured (bench/truth/README.md, seed 1): auto (best method or a greedy
-// weighted blend) is within 0.5 point of the best method on 10 of 14 sets,
-// above every method on MS and Web, and 0.7–1.3 points behind on CF, CF_amt,
-// RTE and ZenCrowd_in; it is at most one item below majority vote (CF_amt,
-// CrowdScale_fact). On these sets several methods are within one or two
-// items of each other on the held-out controls, so the pick is partly noise.
-// The bar (never below MV, within 0.5 point everywhere) is NOT met;
-// this test guards the measured level so a regression shows.
+// Measured (bench/truth/README.md, seed 1): auto (the best method averaged
+// with those McNemar's test cannot tell from it on the controls) is within
+// 0.5 point of the best method on 9 of 14 sets, 0.57–0.67 behind on CF,
+// CF_amt, MS, SP_amt and TEMP, and at or above majority vote everywhere but
+// CrowdScale_fact (half an item of 576 below). On five splits, the table to
+// compare by, it is within 0.5 point on 13 of 14; one split moves sets in
+// and out by a point. The bar (never below MV, within 0.5 point
+// everywhere) is NOT met; this test guards the measured level so a
+// regression shows.
 func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 	if _, err := os.Stat(crowdDir); err != nil {
 		if os.Getenv("CI") != "" {
@@ -57,12 +58,12 @@ func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 		if vsMV < -0.34 {
 			t.Errorf("%s: auto %.2f%% below majority vote %.2f%%", r.Dataset, 100*r.Accuracy["auto"], 100*r.Accuracy["mv"])
 		}
-		if gap > 2.0 {
+		if gap > 1.0 {
 			t.Errorf("%s: auto %.2f points behind the best method", r.Dataset, gap)
 		}
 	}
-	if within < 10 {
-		t.Errorf("auto within 0.5 point of the best method on %d of 14 sets, measured 10", within)
+	if within < 9 {
+		t.Errorf("auto within 0.5 point of the best method on %d of 14 sets, measured 9", within)
 	}
 }
 

@@ -389,3 +389,40 @@ func TestAutoBlendSelection(t *testing.T) {
 		t.Fatalf("single candidate: %v", w)
 	}
 }
+
+// confidenceSet keeps the candidates McNemar's test cannot tell from the
+// best: on 10 control items, one miss (z = 1) and two-way ties on two
+// items (z = 1/√0.5 = 1.41) stay, three misses (z = 3/√3 = 1.73) and ties
+// on four items (z = 2/√1 = 2) go; a copy of the best stays.
+func TestAutoConfidenceSet(t *testing.T) {
+	const K, n = 2, 10
+	truth := make([]int32, n)
+	post := func(wrong, tied int) []float64 {
+		p := make([]float64, 0, n*K)
+		for q := 0; q < n; q++ {
+			switch {
+			case q < wrong:
+				p = append(p, 0.2, 0.8)
+			case q < wrong+tied:
+				p = append(p, 0.5, 0.5)
+			default:
+				p = append(p, 0.9, 0.1)
+			}
+		}
+		return p
+	}
+	oof := [][]float64{post(0, 0), post(1, 0), post(3, 0), post(0, 2), post(0, 4), post(0, 0)}
+	w := confidenceSet(oof, truth, K, 0, confidenceZ)
+	for j, keep := range []bool{true, true, false, true, false, true} {
+		if (w[j] > 0) != keep {
+			t.Errorf("candidate %d: weight %d, want kept=%v (set %v)", j, w[j], keep, w)
+		}
+	}
+	// A candidate better than the one called best is not dropped either.
+	if w := confidenceSet(oof, truth, K, 1, confidenceZ); w[0] == 0 || w[5] == 0 {
+		t.Errorf("set around a weaker best %v: the better candidates were dropped", w)
+	}
+	if h := itemHits(post(1, 2), truth, K); h[0] != 0 || h[1] != 0.5 || h[3] != 1 {
+		t.Errorf("item hits %v, want 0, 0.5, 0.5, 1, ...", h)
+	}
+}
