@@ -54,11 +54,22 @@ type IndexRepairer struct {
 	// service does: after the last indexed block, or at the newest block
 	// when the index is empty.
 	Next int64
+	// GiveUpAfter is how many steps in a row a block's results may fail to
+	// load before the repair passes over that block (its receipts stay
+	// missing, and the log says so) to index the ones after it. Results that
+	// are gone (pruned, or discard_abci_responses in config.toml) never come
+	// back; zero means never give up.
+	GiveUpAfter int
 	// standIn is set once a block had to be indexed here: the service has
 	// stopped (it does not recover within a process), so the newest block
 	// is indexed here too, as soon as its results are saved.
 	standIn bool
+	// failures counts the steps in a row that stopped at block Next.
+	failures int
 }
+
+// IndexRepairGiveUp is GiveUpAfter in the node: a minute of failures.
+const IndexRepairGiveUp = 60
 
 // Step checks every block from Next up to the one below the newest (whose
 // results may not be saved yet; the service indexes it as soon as they
@@ -103,8 +114,16 @@ func (r *IndexRepairer) Step(ctx context.Context) (int, error) {
 			break // not executed yet: the next step
 		}
 		if err != nil {
+			if r.failures++; r.GiveUpAfter > 0 && r.failures >= r.GiveUpAfter {
+				r.Logger.Error("passing over a block whose results cannot be read: JSON-RPC has no receipts for "+
+					"its Ethereum transactions, if it had any", "height", h, "attempts", r.failures, "err", err)
+				r.failures = 0
+				r.standIn = true // the service stops at the same block
+				continue
+			}
 			return repaired, fmt.Errorf("reading the results of block %d: %w", h, err)
 		}
+		r.failures = 0
 		if !hasEVMTx(res.TxsResults) {
 			continue
 		}
@@ -176,7 +195,8 @@ func registerIndexRepair() error {
 			return nil
 		}
 		startRepair.Do(func() {
-			r := &IndexRepairer{Chain: chain, Index: full.Indexer, Logger: sc.Logger.With("module", IndexRepairNamespace)}
+			r := &IndexRepairer{Chain: chain, Index: full.Indexer, GiveUpAfter: IndexRepairGiveUp,
+				Logger: sc.Logger.With("module", IndexRepairNamespace)}
 			r.Logger.Info("EVM index repair running", "every", IndexRepairEvery.String())
 			go r.Run(context.Background(), IndexRepairEvery)
 		})

@@ -25,18 +25,19 @@ import (
 	"sahara/sdk/evmclient"
 )
 
-// resultsMissingOnce is the node's CometBFT RPC, except that the first
-// request for one block's results fails the way it does when a block is
-// saved but not yet executed: the failure that stops the stock EVM indexer.
-type resultsMissingOnce struct {
+// resultsMissing is the node's CometBFT RPC, except that the first times
+// requests for one block's results fail (all of them if times < 0) the way
+// they do when a block is saved but not yet executed: the failure that
+// stops the stock EVM indexer.
+type resultsMissing struct {
 	*rpchttp.HTTP
 	height int64
-	failed bool
+	times  int
 }
 
-func (c *resultsMissingOnce) BlockResults(ctx context.Context, h *int64) (*coretypes.ResultBlockResults, error) {
-	if *h == c.height && !c.failed {
-		c.failed = true
+func (c *resultsMissing) BlockResults(ctx context.Context, h *int64) (*coretypes.ResultBlockResults, error) {
+	if *h == c.height && c.times != 0 {
+		c.times--
 		return nil, fmt.Errorf("could not find results for height #%d", *h)
 	}
 	return c.HTTP.BlockResults(ctx, h)
@@ -95,9 +96,11 @@ func TestIndexRepairIndexesWhatTheServiceLeftOut(t *testing.T) {
 	}
 	enc := evmencoding.MakeConfig(app.EVMChainID)
 	evmtypes.RegisterInterfaces(enc.InterfaceRegistry)
-	kv := indexer.NewKVIndexer(dbm.NewMemDB(), log.NewNopLogger(), client.Context{}.WithTxConfig(enc.TxConfig).WithCodec(enc.Codec))
-	chain := &resultsMissingOnce{HTTP: comet, height: first}
-	r := &saharapc.IndexRepairer{Chain: chain, Index: kv, Logger: log.NewNopLogger(), Next: first}
+	newIndex := func() *indexer.KVIndexer {
+		return indexer.NewKVIndexer(dbm.NewMemDB(), log.NewNopLogger(), client.Context{}.WithTxConfig(enc.TxConfig).WithCodec(enc.Codec))
+	}
+	kv := newIndex()
+	r := &saharapc.IndexRepairer{Chain: &resultsMissing{HTTP: comet, height: first, times: 1}, Index: kv, Logger: log.NewNopLogger(), Next: first}
 
 	if _, err := r.Step(ctx); err == nil || r.Next != first {
 		t.Fatalf("first step: err %v, next %d; want the results of block %d to fail and be retried from there", err, r.Next, first)
@@ -138,5 +141,30 @@ func TestIndexRepairIndexesWhatTheServiceLeftOut(t *testing.T) {
 	r.Next = first
 	if k, err := r.Step(ctx); err != nil || k != 0 {
 		t.Fatalf("second pass indexed %d blocks (err %v), want 0", k, err)
+	}
+
+	// Results that never load: after GiveUpAfter failed steps the repair
+	// passes over the block instead of stopping there for good.
+	kv2 := newIndex()
+	gone := &saharapc.IndexRepairer{Chain: &resultsMissing{HTTP: comet, height: first, times: -1}, Index: kv2,
+		Logger: log.NewNopLogger(), Next: first, GiveUpAfter: 3}
+	for i := 1; i <= 2; i++ {
+		if _, err := gone.Step(ctx); err == nil || gone.Next != first {
+			t.Fatalf("failed step %d: err %v, next %d; want an error and block %d retried", i, err, gone.Next, first)
+		}
+	}
+	if _, err := gone.Step(ctx); err != nil || gone.Next <= last {
+		t.Fatalf("third step: err %v, next %d; want block %d passed over and the checks past %d", err, gone.Next, first, last)
+	}
+	if got, err := kv2.GetByTxHash(txs[0].Hash()); err == nil {
+		t.Fatalf("a transaction of the passed-over block is indexed: %+v", got)
+	}
+	for i, rc := range receipts {
+		if rc.BlockNumber.Int64() == first {
+			continue
+		}
+		if _, err := kv2.GetByTxHash(txs[i].Hash()); err != nil {
+			t.Fatalf("tx %d (block %d, after the passed-over one) not indexed: %v", i, rc.BlockNumber, err)
+		}
 	}
 }
