@@ -32,6 +32,7 @@ const IndexRepairEvery = time.Second
 // chainReader is the part of CometBFT's RPC client the repair reads blocks with.
 type chainReader interface {
 	Status(ctx context.Context) (*coretypes.ResultStatus, error)
+	ABCIInfo(ctx context.Context) (*coretypes.ResultABCIInfo, error)
 	Block(ctx context.Context, height *int64) (*coretypes.ResultBlock, error)
 	BlockResults(ctx context.Context, height *int64) (*coretypes.ResultBlockResults, error)
 }
@@ -62,7 +63,7 @@ type IndexRepairer struct {
 	GiveUpAfter int
 	// standIn is set once a block had to be indexed here: the service has
 	// stopped (it does not recover within a process), so the newest block
-	// is indexed here too, as soon as its results are saved.
+	// is indexed here too, as soon as the app has committed it.
 	standIn bool
 	// failures counts the steps in a row that stopped at block Next.
 	failures int
@@ -71,9 +72,9 @@ type IndexRepairer struct {
 // IndexRepairGiveUp is GiveUpAfter in the node: a minute of failures.
 const IndexRepairGiveUp = 60
 
-// Step checks every block from Next up to the one below the newest (whose
-// results may not be saved yet; the service indexes it as soon as they
-// are), or up to the newest once the service has stopped, and returns how
+// Step checks every block from Next up to the one below the newest the
+// app has committed (the service indexes that one as soon as it is), or up
+// to the newest committed once the service has stopped, and returns how
 // many blocks it indexed. On an error it stops at the block that failed,
 // and the next Step retries that block.
 func (r *IndexRepairer) Step(ctx context.Context) (int, error) {
@@ -81,7 +82,13 @@ func (r *IndexRepairer) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading the node status: %w", err)
 	}
-	latest, earliest := st.SyncInfo.LatestBlockHeight, st.SyncInfo.EarliestBlockHeight
+	info, err := r.Chain.ABCIInfo(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the app's height: %w", err)
+	}
+	// CometBFT's newest block may still be executing; the app's last
+	// committed block has its results saved.
+	latest, earliest := info.Response.LastBlockHeight, st.SyncInfo.EarliestBlockHeight
 	last, err := r.Index.LastIndexedBlock()
 	if err != nil {
 		return 0, fmt.Errorf("reading the EVM index: %w", err)
@@ -110,9 +117,6 @@ func (r *IndexRepairer) Step(ctx context.Context) (int, error) {
 		}
 		h := r.Next
 		res, err := r.Chain.BlockResults(ctx, &h)
-		if err != nil && newest {
-			break // not executed yet: the next step
-		}
 		if err != nil {
 			if r.failures++; r.GiveUpAfter > 0 && r.failures >= r.GiveUpAfter {
 				r.Logger.Error("passing over a block whose results cannot be read: JSON-RPC has no receipts for "+
