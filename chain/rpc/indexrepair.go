@@ -29,8 +29,9 @@ const IndexRepairNamespace = "evm-index-repair"
 // IndexRepairEvery is how often the repair looks for skipped blocks.
 const IndexRepairEvery = time.Second
 
-// chainReader is the part of CometBFT's RPC client the repair reads blocks with.
-type chainReader interface {
+// BlockSource is the part of CometBFT's RPC client the repair reads blocks with
+// (the node's local client, or rpc/client/http).
+type BlockSource interface {
 	Status(ctx context.Context) (*coretypes.ResultStatus, error)
 	ABCIInfo(ctx context.Context) (*coretypes.ResultABCIInfo, error)
 	Block(ctx context.Context, height *int64) (*coretypes.ResultBlock, error)
@@ -48,7 +49,7 @@ type chainReader interface {
 // index does not have yet. Indexing a block twice writes the same keys, so
 // it is safe beside a service that is merely slow.
 type IndexRepairer struct {
-	Chain  chainReader
+	Chain  BlockSource
 	Index  servertypes.EVMTxIndexer
 	Logger log.Logger
 	// Next is the first height not yet checked. Zero starts where the
@@ -193,7 +194,7 @@ var startRepair sync.Once
 func registerIndexRepair() error {
 	return evmrpc.RegisterAPINamespace(IndexRepairNamespace, func(sc *server.Context, cctx client.Context, _ *stream.RPCStream, b backend.BackendI) []gethrpc.API {
 		full, ok := b.(*backend.Backend)
-		chain, isReader := cctx.Client.(chainReader)
+		chain, isReader := cctx.Client.(BlockSource)
 		if !ok || full.Indexer == nil || !isReader {
 			sc.Logger.Info("EVM index repair off: json-rpc.enable-indexer is false or the node has no local client")
 			return nil
