@@ -302,6 +302,7 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 		pick func(fold rulesFold, K int) []float64 // weights over autoCandidates, applied to Eval posteriors
 		log  bool
 		bias func(fold rulesFold, K int) []float64
+		vote bool // members vote with their top classes (ties split); the mean posterior breaks ties
 	}
 	single := func(fold rulesFold, K int) []float64 {
 		w := make([]float64, len(autoCandidates))
@@ -459,6 +460,7 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 			return w
 		}
 	}
+	rules = append(rules, rule{name: "mcs z1.64 vote", pick: mcs(confidenceZ, false), vote: true})
 	rules = append(rules, rule{name: "mcs z1.64 avg (auto now)", pick: mcs(confidenceZ, false)}, rule{name: "mcs z1 avg", pick: mcs(1, false)},
 		rule{name: "mcs z2.33 avg", pick: mcs(2.326, false)}, rule{name: "mcs z1.64 caruana", pick: mcs(confidenceZ, true)})
 	rules = append(rules, rule{name: "linpool EM", pick: func(fold rulesFold, K int) []float64 { return xLinpoolFit(fold.OOF, fold.CtlTruth, K) }})
@@ -601,6 +603,9 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 					b = r.bias(fold, K)
 				}
 				p := xCombine(ps, w, b, K, r.log)
+				if r.vote {
+					p = xVote(ps, w, p, K)
+				}
 				ruleHits[ri] += xAcc(p, fold.EvalTruth, K)
 				if ri == autoNow {
 					autoItems = append(autoItems, itemHits(p, fold.EvalTruth, K)...)
@@ -716,4 +721,38 @@ func blend(oof [][]float64, truth []int32, K, start int) map[int]int {
 		cur = bestHits
 	}
 	return w
+}
+
+// xVote combines members by their votes: each member with weight w gives w to its top class
+// (split over ties); a small share of the weighted mean posterior avg breaks tied votes.
+func xVote(ps [][]float64, w, avg []float64, K int) []float64 {
+	n := len(ps[0]) / K
+	out := make([]float64, n*K)
+	for j, p := range ps {
+		if w[j] == 0 {
+			continue
+		}
+		for q := 0; q < n; q++ {
+			row := p[q*K : q*K+K]
+			top := row[0]
+			for _, v := range row {
+				top = math.Max(top, v)
+			}
+			tied := 0.0
+			for _, v := range row {
+				if v >= top-1e-12*math.Max(1, top) {
+					tied++
+				}
+			}
+			for k, v := range row {
+				if v >= top-1e-12*math.Max(1, top) {
+					out[q*K+k] += w[j] / tied
+				}
+			}
+		}
+	}
+	for i := range out {
+		out[i] += 1e-6 * avg[i]
+	}
+	return out
 }
