@@ -207,21 +207,30 @@ func itemHits(oof []float64, truth []int32, K int) []float64 {
 	h := make([]float64, len(truth))
 	for q, g := range truth {
 		row := oof[q*K : q*K+K]
-		top, tied := row[0], 0
-		for _, v := range row {
-			top = max(top, v)
-		}
-		for _, v := range row {
-			if v >= top-1e-12*max(1, top) {
-				tied++
-			}
-		}
-		if g >= 0 && row[g] >= top-1e-12*max(1, top) {
+		top, tied := topOf(row)
+		if g >= 0 && isTop(row[g], top) {
 			h[q] = 1 / float64(tied)
 		}
 	}
 	return h
 }
+
+// topOf returns the largest value of row and how many entries tie with it.
+func topOf(row []float64) (top float64, tied int) {
+	top = row[0]
+	for _, v := range row {
+		top = max(top, v)
+	}
+	for _, v := range row {
+		if isTop(v, top) {
+			tied++
+		}
+	}
+	return top, tied
+}
+
+// isTop says whether v ties with the top value (to rounding).
+func isTop(v, top float64) bool { return v >= top-1e-12*max(1, top) }
 
 // confidenceZ is the one-sided 5% point of the normal distribution.
 const confidenceZ = 1.645

@@ -147,21 +147,8 @@ func buildRulesCache(t *testing.T, out string) {
 
 func xAcc(p []float64, truth []int32, K int) float64 {
 	hits := 0.0
-	for q, g := range truth {
-		row := p[q*K : q*K+K]
-		top := row[0]
-		for _, v := range row {
-			top = math.Max(top, v)
-		}
-		tied := 0
-		for _, v := range row {
-			if v >= top-1e-12*math.Max(1, top) {
-				tied++
-			}
-		}
-		if g >= 0 && row[g] >= top-1e-12*math.Max(1, top) {
-			hits += 1 / float64(tied)
-		}
+	for _, h := range itemHits(p, truth, K) {
+		hits += h
 	}
 	return hits
 }
@@ -734,19 +721,10 @@ func xVote(ps [][]float64, w, avg []float64, K int) []float64 {
 		}
 		for q := 0; q < n; q++ {
 			row := p[q*K : q*K+K]
-			top := row[0]
-			for _, v := range row {
-				top = math.Max(top, v)
-			}
-			tied := 0.0
-			for _, v := range row {
-				if v >= top-1e-12*math.Max(1, top) {
-					tied++
-				}
-			}
+			top, tied := topOf(row)
 			for k, v := range row {
-				if v >= top-1e-12*math.Max(1, top) {
-					out[q*K+k] += w[j] / tied
+				if isTop(v, top) {
+					out[q*K+k] += w[j] / float64(tied)
 				}
 			}
 		}

@@ -205,11 +205,11 @@ func Accuracy(r *Result, gold *Gold, skip *Gold) (float64, int) {
 		top := p[r.Label[it]]
 		tied := 0
 		for _, v := range p {
-			if v >= top-1e-12*math.Max(1, top) {
+			if isTop(v, top) {
 				tied++
 			}
 		}
-		if p[g] >= top-1e-12*math.Max(1, top) {
+		if isTop(p[g], top) {
 			sum += 1 / float64(tied)
 		}
 	}
