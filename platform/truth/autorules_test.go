@@ -290,6 +290,9 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 		log  bool
 		bias func(fold rulesFold, K int) []float64
 		vote bool // members vote with their top classes (ties split); the mean posterior breaks ties
+		// temper, if set, raises each candidate's posteriors to a power fitted on the controls
+		// (calibration) before they are combined.
+		temper bool
 	}
 	single := func(fold rulesFold, K int) []float64 {
 		w := make([]float64, len(autoCandidates))
@@ -448,6 +451,7 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 		}
 	}
 	rules = append(rules, rule{name: "mcs z1.64 vote", pick: mcs(confidenceZ, false), vote: true})
+	rules = append(rules, rule{name: "mcs z1.64 tempered avg", pick: mcs(confidenceZ, false), temper: true})
 	rules = append(rules, rule{name: "mcs z1.64 avg (auto now)", pick: mcs(confidenceZ, false)}, rule{name: "mcs z1 avg", pick: mcs(1, false)},
 		rule{name: "mcs z2.33 avg", pick: mcs(2.326, false)}, rule{name: "mcs z1.64 caruana", pick: mcs(confidenceZ, true)})
 	rules = append(rules, rule{name: "linpool EM", pick: func(fold rulesFold, K int) []float64 { return xLinpoolFit(fold.OOF, fold.CtlTruth, K) }})
@@ -589,7 +593,18 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 				if r.bias != nil {
 					b = r.bias(fold, K)
 				}
-				p := xCombine(ps, w, b, K, r.log)
+				src := ps
+				if r.temper {
+					src = make([][]float64, len(ps))
+					for j := range ps {
+						if w[j] != 0 {
+							src[j] = xTemper(ps[j], xFitTemper(fold.OOF[j], fold.CtlTruth, K), K)
+						} else {
+							src[j] = ps[j]
+						}
+					}
+				}
+				p := xCombine(src, w, b, K, r.log)
 				if r.vote {
 					p = xVote(ps, w, p, K)
 				}
@@ -733,4 +748,42 @@ func xVote(ps [][]float64, w, avg []float64, K int) []float64 {
 		out[i] += 1e-6 * avg[i]
 	}
 	return out
+}
+
+// xTemper raises each item's posterior to the power beta and renormalizes: a log-linear pool
+// of one member.
+func xTemper(p []float64, beta float64, K int) []float64 {
+	return xCombine([][]float64{p}, []float64{beta}, nil, K, true)
+}
+
+// xFitTemper finds the power (0.02–5) that maximizes the held-out log-likelihood of the
+// control truths; the log-likelihood is concave in it, so a golden-section search on log beta
+// finds the maximum.
+func xFitTemper(oof []float64, truth []int32, K int) float64 {
+	ll := func(beta float64) float64 {
+		t := xTemper(oof, beta, K)
+		s := 0.0
+		for q, g := range truth {
+			if g >= 0 {
+				s += math.Log(math.Max(t[q*K+int(g)], 1e-300))
+			}
+		}
+		return s
+	}
+	lo, hi := math.Log(0.02), math.Log(5)
+	phi := (math.Sqrt(5) - 1) / 2
+	a, b := hi-phi*(hi-lo), lo+phi*(hi-lo)
+	fa, fb := ll(math.Exp(a)), ll(math.Exp(b))
+	for i := 0; i < 40; i++ {
+		if fa < fb {
+			lo, a, fa = a, b, fb
+			b = lo + phi*(hi-lo)
+			fb = ll(math.Exp(b))
+		} else {
+			hi, b, fb = b, a, fa
+			a = hi - phi*(hi-lo)
+			fa = ll(math.Exp(a))
+		}
+	}
+	return math.Exp((lo + hi) / 2)
 }
