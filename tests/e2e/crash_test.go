@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/big"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ import (
 // transactions imply, to the wei.
 func TestCrashSafetyKill9UnderLoad(t *testing.T) {
 	ctx := ctxFor(t, 5*time.Minute)
-	n, err := testnode.StartUp(ctx, binPath, filepath.Join(tmpRoot, "crash"))
+	n, err := testnode.StartUp(ctx, binPath, freshDir(t, "crash"))
 	if err != nil {
 		t.Fatal(err)
 	}

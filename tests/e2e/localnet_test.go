@@ -23,14 +23,14 @@ import (
 // restarts and catches up.
 func TestLocalnetSurvivesAStoppedValidator(t *testing.T) {
 	ctx := ctxFor(t, 6*time.Minute)
-	dir := filepath.Join(tmpRoot, "localnet")
+	dir := freshDir(t, "localnet")
 	// Every node port moves with base (see sahara localnet --help): from API 1317 to CometBFT 26660 of
 	// node0 and 300 more for node3. With base in 8600..14100 they all stay in 1024..32767, below the
 	// kernel's ephemeral range (32768..60999), where any outgoing connection of another test may hold
 	// one (a base of 20000-29900 put CometBFT's ports at ~47,000, and once node0 found its RPC port taken).
 	base := 8600 + 100*rand.Intn(56)
 	ln := exec.Command(binPath, "localnet", "--validators", "4", "--home", dir, "--base-port", strconv.Itoa(base))
-	logf, err := os.Create(filepath.Join(tmpRoot, "localnet.log"))
+	logf, err := os.Create(dir + ".log")
 	if err != nil {
 		t.Fatal(err)
 	}

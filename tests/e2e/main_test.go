@@ -68,6 +68,17 @@ func shared(t *testing.T) *testnode.Node {
 	return sharedNode
 }
 
+// freshDir is a new folder under tmpRoot for one run of a test that makes
+// its own chain, so `go test -count=N` starts each run from genesis.
+func freshDir(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(tmpRoot, name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func ctxFor(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"math/big"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +17,7 @@ import (
 // another one is refused with the way out.
 func TestUpStopsCleanlyAndResumes(t *testing.T) {
 	ctx := ctxFor(t, 3*time.Minute)
-	home := filepath.Join(tmpRoot, "resume")
+	home := freshDir(t, "resume")
 	n, err := testnode.StartUp(ctx, binPath, home, "--block-gas", "150000000")
 	if err != nil {
 		t.Fatal(err)
