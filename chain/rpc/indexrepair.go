@@ -90,11 +90,11 @@ func (r *IndexRepairer) Step(ctx context.Context) (int, error) {
 	// CometBFT's newest block may still be executing; the app's last
 	// committed block has its results saved.
 	latest, earliest := info.Response.LastBlockHeight, st.SyncInfo.EarliestBlockHeight
-	last, err := r.Index.LastIndexedBlock()
-	if err != nil {
-		return 0, fmt.Errorf("reading the EVM index: %w", err)
-	}
 	if r.Next == 0 {
+		last, err := r.Index.LastIndexedBlock()
+		if err != nil {
+			return 0, fmt.Errorf("reading the EVM index: %w", err)
+		}
 		r.Next = latest
 		if last >= 0 {
 			r.Next = last + 1
@@ -109,7 +109,8 @@ func (r *IndexRepairer) Step(ctx context.Context) (int, error) {
 		}
 		// Both the service and the repairer index blocks in height order, so
 		// every block up to the last indexed one is done.
-		if last, err = r.Index.LastIndexedBlock(); err != nil {
+		last, err := r.Index.LastIndexedBlock()
+		if err != nil {
 			return repaired, fmt.Errorf("reading the EVM index: %w", err)
 		}
 		if last >= r.Next {

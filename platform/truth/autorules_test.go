@@ -296,24 +296,12 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 	}
 	single := func(fold rulesFold, K int) []float64 {
 		w := make([]float64, len(autoCandidates))
-		best := 0
-		bh := -1.0
-		for j := range autoCandidates {
-			if h := xAcc(fold.OOF[j], fold.CtlTruth, K); h > bh+1e-9 {
-				best, bh = j, h
-			}
-		}
+		best := xBest(fold.OOF, fold.CtlTruth, K)
 		w[best] = 1
 		return w
 	}
 	caruana := func(fold rulesFold, K int) []float64 {
-		best := 0
-		bh := -1.0
-		for j := range autoCandidates {
-			if h := xAcc(fold.OOF[j], fold.CtlTruth, K); h > bh+1e-9 {
-				best, bh = j, h
-			}
-		}
+		best := xBest(fold.OOF, fold.CtlTruth, K)
 		wm := blend(fold.OOF, fold.CtlTruth, K, best)
 		w := make([]float64, len(autoCandidates))
 		for j, n := range wm {
@@ -343,13 +331,7 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 				for q, i := range idx {
 					tr[q] = fold.CtlTruth[i]
 				}
-				best := 0
-				bh := -1.0
-				for j := range autoCandidates {
-					if h := xAcc(sub[j], tr, K); h > bh+1e-9 {
-						best, bh = j, h
-					}
-				}
+				best := xBest(sub, tr, K)
 				var wm map[int]int
 				if fromBest {
 					wm = blend(sub, tr, K, best)
@@ -425,12 +407,7 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 	// blend from the best over the kept ones only.
 	mcs := func(z float64, grow bool) func(fold rulesFold, K int) []float64 {
 		return func(fold rulesFold, K int) []float64 {
-			best, bh := 0, -1.0
-			for j := range autoCandidates {
-				if h := xAcc(fold.OOF[j], fold.CtlTruth, K); h > bh+1e-9 {
-					best, bh = j, h
-				}
-			}
+			best := xBest(fold.OOF, fold.CtlTruth, K)
 			kept := confidenceSet(fold.OOF, fold.CtlTruth, K, best, z)
 			if grow {
 				sub := make([][]float64, len(fold.OOF))
@@ -498,12 +475,7 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 			for i, q := range idx {
 				tr[i] = fold.CtlTruth[q]
 			}
-			best, bh := 0, -1.0
-			for j := range autoCandidates {
-				if h := xAcc(sub[j], tr, K); h > bh+1e-9 {
-					best, bh = j, h
-				}
-			}
+			best := xBest(sub, tr, K)
 			w := make([]float64, len(autoCandidates))
 			for j, c := range blend(sub, tr, K, best) {
 				w[j] = float64(c)
@@ -553,7 +525,8 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 		fmt.Fprintf(&sb, " %8.8s", r.name)
 	}
 	sb.WriteString("\n")
-	if os.Getenv("TRUTH_RULES_ONLY") == "" {
+	regimeOn := os.Getenv("TRUTH_RULES_ONLY") == ""
+	if regimeOn {
 		rules = append(rules, rule{name: "regime caruana"})
 	}
 	within := make([]int, len(rules))
@@ -581,7 +554,7 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 					evalMV[q] = math.Max(evalMV[q], fold.Eval["mv"][q*K+k])
 				}
 			}
-			if rules[len(rules)-1].pick == nil {
+			if regimeOn {
 				ruleHits[len(rules)-1] += xAcc(regime(fold, K, ps, evalMV), fold.EvalTruth, K)
 			}
 			for ri, r := range rules {
@@ -684,10 +657,11 @@ func heldOutHits(oof [][]float64, truth []int32, K int, w map[int]int) float64 {
 	p := make([]float64, len(truth)*K)
 	for j := range oof { // index order, not map order: sums are reproducible
 		n := w[j]
+		if n == 0 {
+			continue
+		}
 		for i := range p {
-			if n != 0 {
-				p[i] += float64(n) * oof[j][i]
-			}
+			p[i] += float64(n) * oof[j][i]
 		}
 	}
 	hits := 0.0
@@ -786,4 +760,15 @@ func xFitTemper(oof []float64, truth []int32, K int) float64 {
 		}
 	}
 	return math.Exp((lo + hi) / 2)
+}
+
+// xBest is the candidate with the most held-out hits; ties keep the earlier one, as auto does.
+func xBest(oof [][]float64, truth []int32, K int) int {
+	best, bh := 0, -1.0
+	for j := range oof {
+		if h := xAcc(oof[j], truth, K); h > bh+1e-9 {
+			best, bh = j, h
+		}
+	}
+	return best
 }
