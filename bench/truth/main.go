@@ -1,11 +1,15 @@
 // Command truth benchmarks the truth-inference library:
 //
 //	go run ./bench/truth              # speed + end-to-end + accuracy table
-//	go run ./bench/truth -only speed  # one part: speed, e2e or accuracy
+//	go run ./bench/truth -only speed  # one part: speed, methods, e2e or accuracy
 //
 // speed:    Dawid–Skene label-passes/s (answers × EM passes / second) on a
 //
 //	seeded synthetic crowd, K = 2, 5, 10, on 1 thread and on all.
+//
+// methods:  every method to convergence on the 10M-answer K=2 crowd, all
+//
+//	threads: seconds, passes and accuracy against the generator's truth.
 //
 // e2e:      10M answers / 1M items / 10k workers written to CSV, then loaded
 //
@@ -31,7 +35,7 @@ import (
 )
 
 func main() {
-	only := flag.String("only", "", "run one part: speed, e2e or accuracy")
+	only := flag.String("only", "", "run one part: speed, methods, e2e or accuracy")
 	data := flag.String("data", "../shared/datasets/crowd", "folder of real datasets for the accuracy table")
 	e2eFile := flag.String("e2e-child", "", "internal: load and aggregate this answers file, print JSON")
 	labels := flag.Int("labels", 10_000_000, "answers in the end-to-end set")
@@ -44,6 +48,9 @@ func main() {
 	fmt.Printf("# truth bench — %s, %d cores (GOMAXPROCS %d), %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOMAXPROCS(0), machine.CPUModel())
 	if *only == "" || *only == "speed" {
 		speed()
+	}
+	if *only == "" || *only == "methods" {
+		methods()
 	}
 	if *only == "" || *only == "e2e" {
 		e2e(*labels)
@@ -81,6 +88,29 @@ func speed() {
 				th, passes, float64(d.NumLabels())*passes/best/1e6, best, best/one)
 		}
 		runtime.GC()
+	}
+	fmt.Println()
+}
+
+// methods runs each method as a user would (default options, every core)
+// on the 10M-answer K=2 crowd: what each costs at the scale the platform
+// aggregates.
+func methods() {
+	fmt.Println("## Every method at 10M answers / 1M items / 10k workers, K=2, to convergence (default options, all threads)")
+	fmt.Println()
+	fmt.Println("| method | seconds | passes | converged | M label-passes/s | accuracy |")
+	fmt.Println("|---|---:|---:|---|---:|---:|")
+	d, g := truth.Synthesize(truth.SynthConfig{Items: 1_000_000, Workers: 10_000, Classes: 2, Labels: 10_000_000,
+		AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
+	for _, m := range truth.CategoricalMethods {
+		runtime.GC()
+		t0 := time.Now()
+		r, err := truth.Aggregate(d, m, truth.Options{})
+		check(err)
+		s := time.Since(t0).Seconds()
+		acc, _ := truth.Accuracy(r, g, nil)
+		fmt.Printf("| %s | %.2f | %d | %v | %.1f | %.4f |\n", m, s, r.Iterations, r.Converged,
+			float64(d.NumLabels())*float64(r.Iterations)/s/1e6, acc)
 	}
 	fmt.Println()
 }

@@ -35,10 +35,10 @@ func aggregateMany(d *Dataset, methods []string, o Options, par int) ([]*Result,
 
 // autoCandidates are the methods auto chooses among, in order of preference
 // when their cross-validated accuracies tie.
-var autoCandidates = []string{"ibcc", "ds", "bwa", "mace", "onecoin", "glad", "wawa", "mv"}
+var autoCandidates = []string{"ibcc", "ds", "bwa", "ebcc", "mace", "onecoin", "glad", "wawa", "mv"}
 
 // ensembleMembers are the quality-aware models the ensemble averages.
-var ensembleMembers = []string{"ds", "onecoin", "mace", "glad", "ibcc", "bwa", "wawa"}
+var ensembleMembers = []string{"ds", "onecoin", "mace", "glad", "ibcc", "bwa", "ebcc", "wawa"}
 
 // ensemble averages the posteriors of several worker models. Their errors
 // are partly independent, so the average is rarely far from the best

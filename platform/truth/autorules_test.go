@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -32,9 +33,10 @@ type rulesFold struct {
 }
 
 type rulesSet struct {
-	Name  string
-	K     int
-	Folds []rulesFold
+	Name       string
+	K          int
+	Candidates []string // autoCandidates when the cache was built: OOF is in this order
+	Folds      []rulesFold
 }
 
 func buildRulesCache(t *testing.T, out string) {
@@ -73,7 +75,7 @@ func buildRulesCache(t *testing.T, out string) {
 			t.Fatal(err)
 		}
 		K := d.NumClasses()
-		set := rulesSet{Name: e.Name(), K: K}
+		set := rulesSet{Name: e.Name(), K: K, Candidates: autoCandidates}
 		for seed := first; seed < first+seeds; seed++ {
 			keys := sortedKeys(gold.Class)
 			rng := rand.New(rand.NewSource(seed))
@@ -283,6 +285,11 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 	var sets []rulesSet
 	if err := gob.NewDecoder(f).Decode(&sets); err != nil {
 		t.Fatal(err)
+	}
+	for _, set := range sets {
+		if !slices.Equal(set.Candidates, autoCandidates) {
+			t.Fatalf("%s was built for auto's candidates %v, not today's %v: delete it (or name a new file) to rebuild it", path, set.Candidates, autoCandidates)
+		}
 	}
 	type rule struct {
 		name string

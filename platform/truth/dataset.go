@@ -1,6 +1,7 @@
 // Package truth aggregates crowd labels into one answer per item: majority
 // vote, Wawa, Dawid–Skene (MAP EM), one-coin, MACE, GLAD, IBCC (variational
-// Bayes) and BWA for categorical labels; mean, median and trimmed mean for
+// Bayes), BWA and EBCC (worker correlation through class subtypes) for
+// categorical labels; mean, median and trimmed mean for
 // numeric ones; plus an automatic method choice on control items, an
 // incremental mode and agreement metrics.
 //

@@ -81,7 +81,7 @@ func (o Options) withDefaults() Options {
 
 // Methods lists every method by name: categorical first, then numeric.
 var (
-	CategoricalMethods = []string{"mv", "wawa", "ds", "onecoin", "mace", "glad", "ibcc", "bwa", "ensemble"}
+	CategoricalMethods = []string{"mv", "wawa", "ds", "onecoin", "mace", "glad", "ibcc", "bwa", "ebcc", "ensemble"}
 	NumericMethods     = []string{"mean", "median", "trimmed"}
 )
 
@@ -118,6 +118,8 @@ func Aggregate(d *Dataset, method string, o Options) (*Result, error) {
 		return glad(d, o), nil
 	case "bwa":
 		return bwa(d, o), nil
+	case "ebcc":
+		return ebcc(d, o), nil
 	case "ensemble":
 		return ensemble(d, o)
 	case "auto":

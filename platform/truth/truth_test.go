@@ -3,6 +3,7 @@ package truth
 import (
 	"errors"
 	"math"
+	"math/rand"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,7 +79,7 @@ func TestControlItemsTeachWorkerQuality(t *testing.T) {
 	if acc, _ := Accuracy(mv, eval, nil); acc != 0 {
 		t.Fatalf("mv accuracy %v, want 0 (B and C outvote A)", acc)
 	}
-	for _, m := range []string{"wawa", "ds", "onecoin", "mace", "ibcc", "glad", "bwa", "auto"} {
+	for _, m := range []string{"wawa", "ds", "onecoin", "mace", "ibcc", "glad", "bwa", "ebcc", "auto"} {
 		r, err := Aggregate(d, m, Options{Control: ctl})
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +155,7 @@ func TestMethodsOnSyntheticCrowd(t *testing.T) {
 
 func TestThreadsGiveTheSameAnswer(t *testing.T) {
 	d, _ := Synthesize(SynthConfig{Items: 5000, Workers: 100, Classes: 2, Labels: 30000, AccMin: 0.6, AccMax: 0.9, Seed: 3})
-	for _, m := range []string{"ds", "ibcc", "mace", "onecoin"} {
+	for _, m := range []string{"ds", "ibcc", "mace", "onecoin", "ebcc"} {
 		r1, _ := Aggregate(d, m, Options{Threads: 1})
 		r2, _ := Aggregate(d, m, Options{Threads: 2})
 		for i := range r1.Posterior {
@@ -424,5 +425,101 @@ func TestAutoConfidenceSet(t *testing.T) {
 	}
 	if h := itemHits(post(1, 2), truth, K); h[0] != 0 || h[1] != 0.5 || h[3] != 1 {
 		t.Errorf("item hits %v, want 0, 0.5, 0.5, 1, ...", h)
+	}
+}
+
+// cliqueCrowd: four workers who, on 40% of the items (the hard ones), all
+// give the same wrong answer, and three independent workers right 80% of
+// the time. Every model that takes workers as independent follows the
+// four on the hard items.
+func cliqueCrowd(t *testing.T, seed int64) (*Dataset, *Gold) {
+	rng := rand.New(rand.NewSource(seed))
+	var b, g strings.Builder
+	lab := []string{"no", "yes"}
+	for i := 0; i < 600; i++ {
+		y := rng.Intn(2)
+		hard := rng.Float64() < 0.4
+		it := "i" + strconv.Itoa(i)
+		g.WriteString(it + "," + lab[y] + "\n")
+		for w := 0; w < 4; w++ {
+			l := y
+			if hard || rng.Float64() < 0.05 {
+				l = 1 - y
+			}
+			b.WriteString(it + ",clique" + strconv.Itoa(w) + "," + lab[l] + "\n")
+		}
+		for w := 0; w < 3; w++ {
+			l := y
+			if rng.Float64() < 0.2 {
+				l = 1 - y
+			}
+			b.WriteString(it + ",solo" + strconv.Itoa(w) + "," + lab[l] + "\n")
+		}
+	}
+	d := load(t, b.String())
+	return d, goldOf(t, d, g.String())
+}
+
+// EBCC's subtypes learn, from control items, that the clique's agreement on
+// a hard item is one piece of evidence, not four.
+func TestEBCCSeesThroughACliqueOfCorrelatedWorkers(t *testing.T) {
+	d, gold := cliqueCrowd(t, 1)
+	ctl, eval := SplitControl(gold, 0.2, 1)
+	acc := map[string]float64{}
+	for _, m := range []string{"mv", "ds", "ibcc", "ebcc"} {
+		r, err := Aggregate(d, m, Options{Control: ctl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc[m], _ = Accuracy(r, eval, nil)
+	}
+	t.Logf("accuracy on the held-out items: %v", acc)
+	// The hard items are 40%: following the clique caps a model near 60%.
+	for _, m := range []string{"mv", "ds", "ibcc"} {
+		if acc[m] > 0.7 {
+			t.Errorf("%s accuracy %.3f: the clique case is not hard for independent-worker models", m, acc[m])
+		}
+	}
+	// Right on the easy items and on the hard ones the solo workers get
+	// right by majority (0.8³ + 3·0.8²·0.2 ≈ 0.9): near 0.6 + 0.4·0.9.
+	if acc["ebcc"] < 0.85 {
+		t.Errorf("ebcc accuracy %.3f with control items, want ≥ 0.85", acc["ebcc"])
+	}
+	r, _ := Aggregate(d, "ebcc", Options{Control: ctl})
+	// Its marginal confusion rows are distributions, and the solo workers
+	// are rated above the clique, who are wrong on 43% of the items.
+	K := r.K
+	for w := range d.Workers {
+		for k := 0; k < K; k++ {
+			s := 0.0
+			for l := 0; l < K; l++ {
+				s += r.Confusion[(w*K+k)*K+l]
+			}
+			if !near(s, 1, 1e-9) {
+				t.Fatalf("worker %s: confusion row %d sums to %v", d.Workers[w], k, s)
+			}
+		}
+	}
+	wi := map[string]int{}
+	for w, name := range d.Workers {
+		wi[name] = w
+	}
+	if q, c := r.WorkerQuality[wi["solo0"]], r.WorkerQuality[wi["clique0"]]; q <= c {
+		t.Errorf("solo worker quality %.3f not above the clique's %.3f", q, c)
+	}
+}
+
+// Unanimous answers need no model: every item takes its one answer, with
+// high confidence, whatever the random start of the subtypes.
+func TestEBCCUnanimous(t *testing.T) {
+	d := load(t, "q1,w1,a\nq1,w2,a\nq2,w1,b\nq2,w2,b\nq3,w1,c\nq3,w2,c\nq3,w3,c\n")
+	r, err := Aggregate(d, "ebcc", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int32{0, 1, 2} {
+		if r.Label[i] != want || r.Confidence(i) < 0.8 {
+			t.Errorf("item %s: label %d (confidence %.3f), want %d", d.Items[i], r.Label[i], r.Confidence(i), want)
+		}
 	}
 }
