@@ -115,6 +115,20 @@ func isHeader(f [][]byte, names ...string) bool {
 }
 
 func isNumber(b []byte) bool {
+	// Plain digits are the common case (class ids such as 0 and 1) and
+	// always parse: skip ParseFloat and its string copy for them.
+	if len(b) > 0 && len(b) < 16 {
+		digits := true
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				digits = false
+				break
+			}
+		}
+		if digits {
+			return true
+		}
+	}
 	_, err := strconv.ParseFloat(string(b), 64)
 	return err == nil
 }

@@ -10,6 +10,7 @@
 package truth
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -59,6 +60,10 @@ type Builder struct {
 	rowLabel  []int32
 	rowValue  []float64
 	numeric   bool
+	// The last item interned: answer files are mostly grouped by item, so
+	// most rows skip the lookup in the (large, cache-missing) item map.
+	lastItem    []byte
+	lastItemIdx int32
 }
 
 // NewBuilder starts an empty dataset; numeric selects numeric labels.
@@ -97,7 +102,11 @@ func (b *Builder) addBytes(item, worker, label []byte) error {
 	} else {
 		b.rowLabel = append(b.rowLabel, intern(b.classIdx, &b.classes, label))
 	}
-	b.rowItem = append(b.rowItem, intern(b.itemIdx, &b.items, item))
+	if len(b.items) == 0 || !bytes.Equal(item, b.lastItem) {
+		b.lastItemIdx = intern(b.itemIdx, &b.items, item)
+		b.lastItem = append(b.lastItem[:0], item...)
+	}
+	b.rowItem = append(b.rowItem, b.lastItemIdx)
 	b.rowWorker = append(b.rowWorker, intern(b.workerIdx, &b.workers, worker))
 	return nil
 }

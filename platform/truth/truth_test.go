@@ -296,6 +296,31 @@ func TestQuotedFieldsAndCRLF(t *testing.T) {
 	}
 }
 
+// The loader's shortcut for a row of the same item as the row before must
+// not change what is built: rows grouped by item or interleaved, and an item
+// that comes back after others, give the same items and answers.
+func TestRowOrderDoesNotChangeTheDataset(t *testing.T) {
+	grouped := load(t, "a,w1,x\na,w2,y\nb,w1,y\nb,w3,y\nc,w2,x\n")
+	mixed := load(t, "a,w1,x\nb,w1,y\na,w2,y\nc,w2,x\nb,w3,y\n")
+	for _, d := range []*Dataset{grouped, mixed} {
+		if strings.Join(d.Items, " ") != "a b c" {
+			t.Fatalf("items %v, want a b c in order of first appearance", d.Items)
+		}
+	}
+	answers := func(d *Dataset) string {
+		var b strings.Builder
+		for i := range d.Items {
+			for n := d.ItemStart[i]; n < d.ItemStart[i+1]; n++ {
+				b.WriteString(d.Items[i] + ":" + d.Workers[d.Worker[n]] + "=" + d.Classes[d.Label[n]] + " ")
+			}
+		}
+		return b.String()
+	}
+	if g, m := answers(grouped), answers(mixed); g != "a:w1=x a:w2=y b:w1=y b:w3=y c:w2=x " || m != g {
+		t.Fatalf("grouped %q, interleaved %q", g, m)
+	}
+}
+
 // New answers folded in with two warm passes land where a full run from
 // scratch lands.
 func TestIncrementalWarmStart(t *testing.T) {
