@@ -46,6 +46,20 @@ func ebcc(d *Dataset, o Options) *Result {
 		sub[t] = make([]float64, KM)
 	}
 	T := initialPosterior(d, o)
+	subPrior := ebccSubPrior / float64(M) // the prior on each subtype's share
+	// reduce sums the per-thread counts into slot 0 and clears the others.
+	reduce := func() {
+		for t := 1; t < s.threads; t++ {
+			for j, v := range N[t] {
+				N[0][j] += v
+			}
+			for j, v := range sub[t] {
+				sub[0][j] += v
+			}
+			clear(N[t])
+			clear(sub[t])
+		}
+	}
 
 	// The start: class from the vote (or warm/clamped posterior), subtype
 	// from a seeded Dirichlet(1) draw per item.
@@ -73,16 +87,7 @@ func ebcc(d *Dataset, o Options) *Result {
 	}
 
 	mstep := func() {
-		for t := 1; t < s.threads; t++ {
-			for j, v := range N[t] {
-				N[0][j] += v
-			}
-			for j, v := range sub[t] {
-				sub[0][j] += v
-			}
-			clear(N[t])
-			clear(sub[t])
-		}
+		reduce()
 		cnt, sb := N[0], sub[0]
 		tot := 0.0
 		for k := 0; k < K; k++ {
@@ -90,13 +95,13 @@ func ebcc(d *Dataset, o Options) *Result {
 			zk := 0.0
 			for m := 0; m < M; m++ {
 				ck += sb[k*M+m]
-				zk += sb[k*M+m] + ebccSubPrior/float64(M)
+				zk += sb[k*M+m] + subPrior
 			}
 			logTau[k] = ck
 			tot += ck
 			dz := digamma(zk)
 			for m := 0; m < M; m++ {
-				logPi[k*M+m] = digamma(sb[k*M+m]+ebccSubPrior/float64(M)) - dz
+				logPi[k*M+m] = digamma(sb[k*M+m]+subPrior) - dz
 			}
 		}
 		dt := digamma(tot)
@@ -184,22 +189,15 @@ func ebcc(d *Dataset, o Options) *Result {
 
 	// Point estimates from the last counts: each worker's confusion per true
 	// class is its subtype rows weighted by the class's subtype shares.
+	reduce()
 	cnt, sb := N[0], sub[0]
-	for t := 1; t < s.threads; t++ {
-		for j, v := range N[t] {
-			cnt[j] += v
-		}
-		for j, v := range sub[t] {
-			sb[j] += v
-		}
-	}
 	share := make([]float64, KM)
 	classShare := make([]float64, K)
 	totAll := 0.0
 	for k := 0; k < K; k++ {
 		z := 0.0
 		for m := 0; m < M; m++ {
-			share[k*M+m] = sb[k*M+m] + ebccSubPrior/float64(M)
+			share[k*M+m] = sb[k*M+m] + subPrior
 			z += share[k*M+m]
 			classShare[k] += sb[k*M+m]
 		}
@@ -247,9 +245,8 @@ func ebccRowTotal(cnt []float64, w, km, K, KM int) float64 {
 
 // normalizeLogLive is normalizeLog that leaves out the entries more than
 // ebccNegligible below the largest (their share is under 1e-26, far below
-// a float64's precision next to 1): most of the K·M (class, subtype) pairs
-// of an item are such, since unused subtypes keep a tiny prior share. It
-// appends the indices it kept to live.
+// a float64's precision next to 1) — subtypes an item has no part in — so
+// the count updates skip them too. It appends the indices it kept to live.
 func normalizeLogLive(acc, out []float64, live []int) (float64, []int) {
 	m := acc[0]
 	for _, v := range acc[1:] {
