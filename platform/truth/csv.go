@@ -78,27 +78,32 @@ func (lr *lineReader) next() ([][]byte, error) {
 			}
 			continue
 		}
-		lr.fields = lr.fields[:0]
-		if bytes.IndexByte(b, '"') >= 0 {
-			rec, cerr := csv.NewReader(bytes.NewReader(b)).Read()
-			if cerr != nil {
-				return nil, fmt.Errorf("bad quoting: %v", cerr)
-			}
-			for _, f := range rec {
-				lr.fields = append(lr.fields, []byte(f))
-			}
-			return lr.fields, nil
+		f, err := splitFields(b, lr.fields[:0])
+		lr.fields = f
+		return f, err
+	}
+}
+
+// splitFields appends the fields of one line (no line end) to fields. Plain
+// lines are split in place; lines with quotes go through encoding/csv.
+func splitFields(b []byte, fields [][]byte) ([][]byte, error) {
+	if bytes.IndexByte(b, '"') >= 0 {
+		rec, err := csv.NewReader(bytes.NewReader(b)).Read()
+		if err != nil {
+			return fields, fmt.Errorf("bad quoting: %v", err)
 		}
-		for {
-			i := bytes.IndexByte(b, ',')
-			if i < 0 {
-				lr.fields = append(lr.fields, bytes.TrimSpace(b))
-				break
-			}
-			lr.fields = append(lr.fields, bytes.TrimSpace(b[:i]))
-			b = b[i+1:]
+		for _, f := range rec {
+			fields = append(fields, []byte(f))
 		}
-		return lr.fields, nil
+		return fields, nil
+	}
+	for {
+		i := bytes.IndexByte(b, ',')
+		if i < 0 {
+			return append(fields, bytes.TrimSpace(b)), nil
+		}
+		fields = append(fields, bytes.TrimSpace(b[:i]))
+		b = b[i+1:]
 	}
 }
 
@@ -143,70 +148,6 @@ func LoadAnswersFile(path string, numeric bool) (*Dataset, []Warning, error) {
 	return LoadAnswers(f, path, numeric)
 }
 
-// LoadAnswers reads answers as CSV with columns item,worker,label (a header
-// line with those names is optional). name is used in messages. Numeric
-// labels are required when numeric is set; otherwise every distinct label is
-// a class, and a mix of numeric and non-numeric labels is rejected because it
-// almost always means two files or two columns were mixed up.
-func LoadAnswers(r io.Reader, name string, numeric bool) (*Dataset, []Warning, error) {
-	b := NewBuilder(numeric)
-	lr := newLineReader(r)
-	var warns []Warning
-	firstNum, firstText := 0, 0
-	var firstNumLabel, firstTextLabel string
-	for {
-		f, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, &InputError{name, lr.line, err.Error()}
-		}
-		if b.Len() == 0 && isHeader(f, "item", "worker", "label") {
-			continue
-		}
-		if len(f) != 3 {
-			return nil, nil, &InputError{name, lr.line, fmt.Sprintf("expected 3 fields item,worker,label, got %d", len(f))}
-		}
-		for i, col := range []string{"item", "worker", "label"} {
-			if len(f[i]) == 0 {
-				return nil, nil, &InputError{name, lr.line, fmt.Sprintf("empty %s field", col)}
-			}
-		}
-		if numeric {
-			if !isNumber(f[2]) {
-				return nil, nil, &InputError{name, lr.line, fmt.Sprintf("label %q is not a number, but the method needs numeric labels (use a categorical method, or fix the label)", f[2])}
-			}
-		} else if firstNum == 0 || firstText == 0 {
-			if isNumber(f[2]) {
-				if firstNum == 0 {
-					firstNum, firstNumLabel = lr.line, string(f[2])
-				}
-			} else if firstText == 0 {
-				firstText, firstTextLabel = lr.line, string(f[2])
-			}
-			if firstNum > 0 && firstText > 0 {
-				at, other, otherLine, lbl := firstText, firstNumLabel, firstNum, firstTextLabel
-				if firstNum > firstText {
-					at, other, otherLine, lbl = firstNum, firstTextLabel, firstText, firstNumLabel
-				}
-				return nil, nil, &InputError{name, at, fmt.Sprintf("label %q mixes with label %q of line %d: labels must be all numbers or all category names", lbl, other, otherLine)}
-			}
-		}
-		if err := b.addBytes(f[0], f[1], f[2]); err != nil {
-			return nil, nil, &InputError{name, lr.line, err.Error()}
-		}
-	}
-	if b.Len() == 0 {
-		return nil, nil, &InputError{name, 0, "no answers: the file is empty or has only a header; expected rows item,worker,label"}
-	}
-	d := b.Build()
-	if !numeric && len(d.Classes) == 1 {
-		warns = append(warns, Warning{name, 0, fmt.Sprintf("every answer has the same label %q: nothing to aggregate", d.Classes[0])})
-	}
-	return d, warns, nil
-}
-
 // LoadGoldFile reads a gold CSV (item,label) from a file.
 func LoadGoldFile(path string, d *Dataset) (*Gold, []Warning, error) {
 	f, err := os.Open(path)
@@ -222,7 +163,7 @@ func LoadGoldFile(path string, d *Dataset) (*Gold, []Warning, error) {
 // categorical gold label that no worker ever gave (it still counts as a
 // miss for every method, so accuracy stays honest).
 func LoadGold(r io.Reader, name string, d *Dataset) (*Gold, []Warning, error) {
-	items := d.ItemIndexes()
+	items := goldItems{d: d}
 	classes := map[string]int32{}
 	for i, c := range d.Classes {
 		classes[c] = int32(i)
@@ -252,7 +193,7 @@ func LoadGold(r io.Reader, name string, d *Dataset) (*Gold, []Warning, error) {
 		if len(f) != 2 {
 			return nil, nil, &InputError{name, lr.line, fmt.Sprintf("expected 2 fields item,label, got %d", len(f))}
 		}
-		it, ok := items[string(f[0])]
+		it, ok := items.index(f[0])
 		if !ok {
 			warns = append(warns, Warning{name, lr.line, fmt.Sprintf("gold item %q has no answers; left out", f[0])})
 			continue
@@ -276,6 +217,31 @@ func LoadGold(r io.Reader, name string, d *Dataset) (*Gold, []Warning, error) {
 		return nil, nil, &InputError{name, 0, "no gold rows: the file is empty or has only a header; expected rows item,label"}
 	}
 	return g, warns, nil
+}
+
+// goldItems finds the items of gold rows. Gold files mostly list items in the
+// answers' order, so the item after the last one found is tried first and the
+// map of all items (a million entries for a large set) is built only when a
+// row is out of that order.
+type goldItems struct {
+	d    *Dataset
+	next int
+	idx  map[string]int
+}
+
+func (g *goldItems) index(key []byte) (int, bool) {
+	if g.next < len(g.d.Items) && g.d.Items[g.next] == string(key) {
+		g.next++
+		return g.next - 1, true
+	}
+	if g.idx == nil {
+		g.idx = g.d.ItemIndexes()
+	}
+	i, ok := g.idx[string(key)]
+	if ok {
+		g.next = i + 1
+	}
+	return i, ok
 }
 
 // ErrNoGold is returned by evaluations that need gold items and got none.
