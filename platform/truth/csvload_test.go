@@ -3,6 +3,7 @@ package truth
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"reflect"
 	"runtime"
@@ -193,4 +194,101 @@ func TestGoldInAnyOrder(t *testing.T) {
 	if !reflect.DeepEqual(got[0], want) || !reflect.DeepEqual(got[1], want) {
 		t.Fatalf("gold in order %v, shuffled %v; want %v", got[0], got[1], want)
 	}
+}
+
+// loadOneByOne is the loader's oracle: one line at a time through the
+// line reader, the same rules (a header is skipped anywhere, and warned of
+// after the first answer), no pieces and no threads.
+func loadOneByOne(text string, numeric bool) (*Dataset, []Warning, error) {
+	const name = "answers.csv"
+	b := NewBuilder(numeric)
+	lr := newLineReader(strings.NewReader(text))
+	firstNum, firstText := 0, 0
+	var numLabel, textLabel string
+	var repeated []int
+	for {
+		f, err := lr.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, nil, &InputError{name, lr.line, err.Error()}
+		}
+		if isHeader(f, "item", "worker", "label") {
+			if b.Len() > 0 {
+				repeated = append(repeated, lr.line)
+			}
+			continue
+		}
+		if len(f) != 3 {
+			return nil, nil, &InputError{name, lr.line, fmt.Sprintf("expected 3 fields item,worker,label, got %d", len(f))}
+		}
+		for i, col := range []string{"item", "worker", "label"} {
+			if len(f[i]) == 0 {
+				return nil, nil, &InputError{name, lr.line, fmt.Sprintf("empty %s field", col)}
+			}
+		}
+		if numeric && !isNumber(f[2]) {
+			return nil, nil, &InputError{name, lr.line, fmt.Sprintf("label %q is not a number, but the method needs numeric labels (use a categorical method, or fix the label)", f[2])}
+		}
+		if !numeric {
+			if isNumber(f[2]) && firstNum == 0 {
+				firstNum, numLabel = lr.line, string(f[2])
+			} else if !isNumber(f[2]) && firstText == 0 {
+				firstText, textLabel = lr.line, string(f[2])
+			}
+			if firstNum > 0 && firstText > 0 {
+				if firstNum > firstText {
+					return nil, nil, &InputError{name, firstNum, fmt.Sprintf("label %q mixes with label %q of line %d: labels must be all numbers or all category names", numLabel, textLabel, firstText)}
+				}
+				return nil, nil, &InputError{name, firstText, fmt.Sprintf("label %q mixes with label %q of line %d: labels must be all numbers or all category names", textLabel, numLabel, firstNum)}
+			}
+		}
+		if err := b.addBytes(f[0], f[1], f[2]); err != nil {
+			return nil, nil, &InputError{name, lr.line, err.Error()}
+		}
+	}
+	if b.Len() == 0 {
+		return nil, nil, &InputError{name, 0, "no answers: the file is empty or has only a header; expected rows item,worker,label"}
+	}
+	m := answerMerger{name: name, repeatedHeaders: repeated}
+	warns := m.warnings()
+	d := b.Build()
+	if !numeric && len(d.Classes) == 1 {
+		warns = append(warns, Warning{name, 0, fmt.Sprintf("every answer has the same label %q: nothing to aggregate", d.Classes[0])})
+	}
+	return d, warns, nil
+}
+
+// Any input, cut into pieces of any size and parsed by several parsers,
+// gives what the one-line-at-a-time oracle gives: the same Dataset, the
+// same warnings, or the same error. `go test -fuzz FuzzLoader ./platform/truth`
+// explores further; the seeds below run as a plain test.
+func FuzzLoader(f *testing.F) {
+	for _, s := range []string{
+		"item,worker,label\na,w1,x\nb,w2,y\n",
+		"a,w,1\nb,w,2\n\n\nc,w,maybe\n",
+		"a,w,yes\r\n\r\nb,w,7",
+		"item,worker,label\na,w,x\nitem,worker,label\nb,v,y\n",
+		"\"a,1\",w,\"yes, sure\"\nb,w,no\nc,,x\n",
+		"a,w,\"x\nb,w,y\n",
+		"a,w,1.5\nb,w,high\n",
+		"x\n\n\n",
+		"",
+	} {
+		f.Add(s, uint8(3), false)
+		f.Add(s, uint8(1), true)
+	}
+	f.Fuzz(func(t *testing.T, text string, size uint8, numeric bool) {
+		want, wantWarns, wantErr := loadOneByOne(text, numeric)
+		withPieces(t, int(size)%64+1, 3, func() {
+			got, warns, err := LoadAnswers(strings.NewReader(text), "answers.csv", numeric)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("pieces of %d bytes: error %v, the oracle's %v", int(size)%64+1, err, wantErr)
+			}
+			if !reflect.DeepEqual(got, want) || fmt.Sprint(warns) != fmt.Sprint(wantWarns) {
+				t.Fatalf("pieces of %d bytes: dataset or warnings %v differ from the oracle's %v", int(size)%64+1, warns, wantWarns)
+			}
+		})
+	})
 }
