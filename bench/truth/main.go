@@ -28,11 +28,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"sahara/internal/machine"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"sahara/platform/truth"
 )
+
+// classCounts are the K the speed and e2e parts run (-k).
+var classCounts []int
 
 func main() {
 	only := flag.String("only", "", "run one part: speed, methods, e2e or accuracy")
@@ -40,7 +45,15 @@ func main() {
 	e2eFile := flag.String("e2e-child", "", "internal: load and aggregate this answers file, print JSON")
 	labels := flag.Int("labels", 10_000_000, "answers in the end-to-end set")
 	repeats := flag.Int("repeats", 1, "accuracy: cross-validations on splits seeded 1, 2, …, averaged")
+	ks := flag.String("k", "2,5,10", "speed and e2e: the class counts to run, comma-separated")
 	flag.Parse()
+	for _, f := range strings.Split(*ks, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || k < 2 {
+			check(fmt.Errorf("-k %q: want class counts of 2 or more, such as 2,5,10", *ks))
+		}
+		classCounts = append(classCounts, k)
+	}
 	if *e2eFile != "" {
 		e2eChild(*e2eFile)
 		return
@@ -68,7 +81,7 @@ func speed() {
 	fmt.Println("| K | answers | items | workers | threads | passes | seconds | M label-passes/s | speed-up |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	const passes = 20
-	for _, K := range []int{2, 5, 10} {
+	for _, K := range classCounts {
 		d, _ := truth.Synthesize(truth.SynthConfig{Items: 1_000_000, Workers: 10_000, Classes: K, Labels: 10_000_000,
 			AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
 		var one float64
@@ -131,7 +144,7 @@ func e2e(labels int) {
 	fmt.Println()
 	fmt.Println("| K | answers | items | workers | CSV MB | load s | EM s | passes | total s | peak RSS MiB | accuracy |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, K := range []int{2, 5, 10} {
+	for _, K := range classCounts {
 		d, g := truth.Synthesize(truth.SynthConfig{Items: labels / 10, Workers: 10_000, Classes: K, Labels: labels,
 			AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
 		a := filepath.Join(dir, "answers.csv")
