@@ -549,25 +549,32 @@ func TestEBCCUnanimous(t *testing.T) {
 	}
 }
 
-// Large K > 2 tables are kept in float32 for the pass: on a crowd where both
-// precisions can run, they give the same labels and posteriors to well
-// below what could move a label, in about the same passes; and the float32
-// path is reproducible run to run, on one thread and on two.
+// Large tables are kept in float32 for the pass (Dawid–Skene's family at
+// K > 2, and ebcc): on a crowd where both precisions can run, they give the
+// same labels, posteriors well within what could move a label, and about the
+// same passes; and the float32 path is reproducible run to run, and close on
+// one thread and two. ebcc drifts further (its subtypes make the likelihood
+// flat, so float32's rounding in the counts moves posteriors by ~1e-4 over
+// 75 passes, against ~1e-7 for the others).
 func TestFloat32TablesMatchFloat64(t *testing.T) {
 	d, g := Synthesize(SynthConfig{Items: 6000, Workers: 150, Classes: 5, Labels: 42000, AccMin: 0.5, AccMax: 0.95, Spammers: 0.2, Seed: 9})
-	old := f32Entries
-	defer func() { f32Entries = old }()
-	for _, m := range []string{"ds", "onecoin", "mace", "ibcc"} {
-		f32Entries = 1 << 30 // float64
+	old, oldE := f32Entries, ebccF32Entries
+	defer func() { f32Entries, ebccF32Entries = old, oldE }()
+	for _, m := range []string{"ds", "onecoin", "mace", "ibcc", "ebcc"} {
+		tol := 1e-5
+		if m == "ebcc" {
+			tol = 1e-3
+		}
+		f32Entries, ebccF32Entries = 1<<30, 1<<30 // float64
 		r64, _ := Aggregate(d, m, Options{Threads: 2})
-		f32Entries = 0 // float32
+		f32Entries, ebccF32Entries = 0, 0 // float32
 		r32, _ := Aggregate(d, m, Options{Threads: 2})
 		again, _ := Aggregate(d, m, Options{Threads: 2})
 		one, _ := Aggregate(d, m, Options{Threads: 1})
 		worst := 0.0
 		for i := range r64.Posterior {
 			worst = max(worst, math.Abs(r64.Posterior[i]-r32.Posterior[i]))
-			if again.Posterior[i] != r32.Posterior[i] || !near(one.Posterior[i], r32.Posterior[i], 1e-5) {
+			if again.Posterior[i] != r32.Posterior[i] || !near(one.Posterior[i], r32.Posterior[i], tol) {
 				t.Fatalf("%s: float32 posterior %d is not reproducible: %v, again %v, one thread %v", m, i, r32.Posterior[i], again.Posterior[i], one.Posterior[i])
 			}
 		}
@@ -579,7 +586,7 @@ func TestFloat32TablesMatchFloat64(t *testing.T) {
 		a64, _ := Accuracy(r64, g, nil)
 		a32, _ := Accuracy(r32, g, nil)
 		t.Logf("%-8s accuracy %.4f / %.4f, passes %d / %d, largest posterior difference %.1e", m, a64, a32, r64.Iterations, r32.Iterations, worst)
-		if worst > 1e-4 || abs(r64.Iterations-r32.Iterations) > 2 {
+		if worst > 10*tol || abs(r64.Iterations-r32.Iterations) > 2 {
 			t.Errorf("%s: float32 tables move a posterior by %.1e (passes %d against %d)", m, worst, r32.Iterations, r64.Iterations)
 		}
 	}
