@@ -271,13 +271,6 @@ func ebcc(d *Dataset, o Options) *Result {
 // tests can switch it.)
 var ebccF32Entries = 1 << 17
 
-// addRow adds a table row to acc.
-func addRow[F float32 | float64](acc []float64, row []F) {
-	for j, v := range row {
-		acc[j] += float64(v)
-	}
-}
-
 // addLive adds out's live entries into a count row.
 func addLive[F float32 | float64](row []F, live []int, out []float64) {
 	for _, j := range live {

@@ -194,23 +194,17 @@ func (s *emState) clearCounts() {
 
 // accumulate adds the answers of items [a,b) weighted by the current T.
 func (s *emState) accumulate(slot, a, b int) {
-	if s.C32 != nil {
-		accumulateInto(s, s.C32[slot], slot, a, b)
-	} else {
-		accumulateInto(s, s.C[slot], slot, a, b)
-	}
-}
-
-func accumulateInto[F float32 | float64](s *emState, C []F, slot, a, b int) {
 	K := s.K
-	cc := s.cc[slot]
+	C, cc := s.C[slot], s.cc[slot]
 	start, code, T := s.d.ItemStart, s.code, s.T
 	for i := a; i < b; i++ {
 		post := T[i*K : i*K+K]
 		for n := start[i]; n < start[i+1]; n++ {
-			row := C[int(code[n])*K : int(code[n])*K+K]
-			for t, p := range post {
-				row[t] += F(p)
+			j := int(code[n]) * K
+			if s.C32 != nil {
+				addTo(s.C32[slot][j:j+K], post)
+			} else {
+				addTo(C[j:j+K], post)
 			}
 		}
 		for t, p := range post {
@@ -225,18 +219,21 @@ func (s *emState) pass(slot, a, b int) {
 	switch {
 	case s.K == 2:
 		s.pass2(slot, a, b)
-	case s.L32 != nil:
-		passK(s, s.L32, s.C32[slot], slot, a, b)
 	default:
-		passK(s, s.L, s.C[slot], slot, a, b)
+		s.passK(slot, a, b)
 	}
 }
 
-// passK is pass for K > 2 classes, over tables of either precision.
-func passK[F float32 | float64](s *emState, L, C []F, slot, a, b int) {
+// passK is pass for K > 2 classes, over tables of either precision: a
+// predictable branch per row, and the float64 rows' loops as they were.
+func (s *emState) passK(slot, a, b int) {
 	K := s.K
-	cc := s.cc[slot]
-	start, code, T, clampc := s.d.ItemStart, s.code, s.T, s.clamp
+	C, cc := s.C[slot], s.cc[slot]
+	var C32 []float32
+	if s.C32 != nil {
+		C32 = s.C32[slot]
+	}
+	start, code, T, L, L32, clampc := s.d.ItemStart, s.code, s.T, s.L, s.L32, s.clamp
 	acc := make([]float64, K)
 	ll := 0.0
 	for i := a; i < b; i++ {
@@ -252,9 +249,14 @@ func passK[F float32 | float64](s *emState, L, C []F, slot, a, b int) {
 		} else {
 			copy(acc, s.prior)
 			for n := s0; n < s1; n++ {
-				row := L[int(code[n])*K : int(code[n])*K+K]
+				j := int(code[n]) * K
+				if L32 != nil {
+					addRow(acc, L32[j:j+K])
+					continue
+				}
+				row := L[j : j+K]
 				for t := range acc {
-					acc[t] += float64(row[t])
+					acc[t] += row[t]
 				}
 			}
 			m := acc[0]
@@ -274,9 +276,14 @@ func passK[F float32 | float64](s *emState, L, C []F, slot, a, b int) {
 			ll += m + math.Log(z)
 		}
 		for n := s0; n < s1; n++ {
-			row := C[int(code[n])*K : int(code[n])*K+K]
+			j := int(code[n]) * K
+			if C32 != nil {
+				addTo(C32[j:j+K], post)
+				continue
+			}
+			row := C[j : j+K]
 			for t, p := range post {
-				row[t] += F(p)
+				row[t] += p
 			}
 		}
 		for t, p := range post {
@@ -330,6 +337,20 @@ func (s *emState) pass2(slot, a, b int) {
 	cc[0] += c0
 	cc[1] += c1
 	s.ll[slot] += ll
+}
+
+// addRow adds a table row to acc.
+func addRow[F float32 | float64](acc []float64, row []F) {
+	for j, v := range row {
+		acc[j] += float64(v)
+	}
+}
+
+// addTo adds v into a count row.
+func addTo[F float32 | float64](row []F, v []float64) {
+	for j, x := range v {
+		row[j] += F(x)
+	}
 }
 
 // runEM fits a confusion model by EM from a majority-vote (or warm) start.
