@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"sync"
 )
 
@@ -13,18 +14,7 @@ import (
 func aggregateMany(d *Dataset, methods []string, o Options, par int) ([]*Result, error) {
 	rs := make([]*Result, len(methods))
 	errs := make([]error, len(methods))
-	sem := make(chan struct{}, max(par, 1))
-	var wg sync.WaitGroup
-	for j, m := range methods {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			rs[j], errs[j] = Aggregate(d, m, o)
-		}()
-	}
-	wg.Wait()
+	forEach(len(methods), par, func(j int) { rs[j], errs[j] = Aggregate(d, methods[j], o) })
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -33,9 +23,29 @@ func aggregateMany(d *Dataset, methods []string, o Options, par int) ([]*Result,
 	return rs, nil
 }
 
+// forEach runs fn(0), …, fn(n-1), at most par at once, starting them in order.
+func forEach(n, par int, fn func(i int)) {
+	sem := make(chan struct{}, max(par, 1))
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
+}
+
 // autoCandidates are the methods auto chooses among, in order of preference
 // when their cross-validated accuracies tie.
 var autoCandidates = []string{"ibcc", "ds", "bwa", "ebcc", "mace", "onecoin", "glad", "wawa", "mv"}
+
+// autoSlowestFirst orders auto's cross-validation runs: the dearest methods
+// start first, so the cheap ones fill the other cores around them instead of
+// one core finishing a long run alone (the order of 10M-answer costs in
+// bench/truth/README.md). It changes no result: every run is independent.
+var autoSlowestFirst = []string{"ebcc", "glad", "mace", "bwa", "ibcc", "ds", "onecoin", "wawa", "mv"}
 
 // ensembleMembers are the quality-aware models the ensemble averages.
 var ensembleMembers = []string{"ds", "onecoin", "mace", "glad", "ibcc", "bwa", "ebcc", "wawa"}
@@ -133,32 +143,60 @@ func auto(d *Dataset, o Options) (*Result, error) {
 	for j, it := range keys {
 		truth[j] = control.Class[it]
 	}
-	for f := 0; f < folds; f++ {
-		train := &Gold{Class: map[int]int32{}}
-		test := &Gold{Class: map[int]int32{}}
+	trains := make([]*Gold, folds)
+	tests := make([]*Gold, folds)
+	for f := range trains {
+		trains[f] = &Gold{Class: map[int]int32{}}
+		tests[f] = &Gold{Class: map[int]int32{}}
 		for j, it := range keys {
 			if j%folds == f {
-				test.Class[it] = control.Class[it]
+				tests[f].Class[it] = control.Class[it]
 			} else {
-				train.Class[it] = control.Class[it]
+				trains[f].Class[it] = control.Class[it]
 			}
 		}
+	}
+	// Every (candidate, fold) run is one job on one thread, the slowest
+	// candidates first; each keeps only its held-out scores, so memory stays
+	// that of as many runs as there are threads.
+	type job struct{ j, f int }
+	var jobs []job
+	for _, j := range slowestFirst(autoCandidates) {
+		for f := 0; f < folds; f++ {
+			jobs = append(jobs, job{j, f})
+		}
+	}
+	foldHits := make([][]float64, len(autoCandidates)) // [candidate][fold]
+	errs := make([][]error, len(autoCandidates))
+	for j := range foldHits {
+		foldHits[j] = make([]float64, folds)
+		errs[j] = make([]error, folds)
+	}
+	forEach(len(jobs), o.Threads, func(n int) {
+		j, f := jobs[n].j, jobs[n].f
 		fo := o
-		fo.Control = train
+		fo.Control = trains[f]
 		fo.Warm = nil
 		fo.Threads = 1
-		rs, err := aggregateMany(d, autoCandidates, fo, o.Threads)
+		r, err := Aggregate(d, autoCandidates[j], fo)
 		if err != nil {
-			return nil, err
+			errs[j][f] = err
+			return
 		}
-		for j, m := range autoCandidates {
-			acc, n := Accuracy(rs[j], test, nil)
-			hits[m] += acc * float64(n)
-			for q, it := range keys {
-				if q%folds == f {
-					copy(oof[j][q*K:q*K+K], rs[j].Posterior[it*K:it*K+K])
-				}
+		acc, cnt := Accuracy(r, tests[f], nil)
+		foldHits[j][f] = acc * float64(cnt)
+		for q, it := range keys {
+			if q%folds == f {
+				copy(oof[j][q*K:q*K+K], r.Posterior[it*K:it*K+K])
 			}
+		}
+	})
+	for f := 0; f < folds; f++ { // summed in fold order, as the runs were before
+		for j, m := range autoCandidates {
+			if errs[j][f] != nil {
+				return nil, errs[j][f]
+			}
+			hits[m] += foldHits[j][f]
 		}
 	}
 	// Held-out accuracy decides; ties keep the earlier candidate. (Other
@@ -190,6 +228,23 @@ func auto(d *Dataset, o Options) (*Result, error) {
 		r.CV[m] = h / float64(len(keys))
 	}
 	return r, nil
+}
+
+// slowestFirst returns the indices of methods in autoSlowestFirst's order,
+// any method it does not list last.
+func slowestFirst(methods []string) []int {
+	var order []int
+	for _, m := range autoSlowestFirst {
+		if j := slices.Index(methods, m); j >= 0 {
+			order = append(order, j)
+		}
+	}
+	for j, m := range methods {
+		if !slices.Contains(autoSlowestFirst, m) {
+			order = append(order, j)
+		}
+	}
+	return order
 }
 
 func autoIndex(m string) int {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -593,3 +594,36 @@ func TestFloat32TablesMatchFloat64(t *testing.T) {
 }
 
 func abs(x int) int { return max(x, -x) }
+
+// auto's cross-validation runs are one job per (candidate, fold), the
+// slowest first, on as many threads as it is given: the schedule changes no
+// score and no choice.
+func TestAutoSameOnAnyThreads(t *testing.T) {
+	d, g := Synthesize(SynthConfig{Items: 1500, Workers: 40, Classes: 3, Labels: 9000, AccMin: 0.5, AccMax: 0.95, Spammers: 0.2, Seed: 21})
+	control, _ := SplitControl(g, 0.2, 1)
+	var first *Result
+	for _, th := range []int{1, 2, 3} {
+		r, err := Aggregate(d, "auto", Options{Control: control, Threads: th, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = r
+			if len(r.CV) != len(autoCandidates) {
+				t.Fatalf("CV scores for %d candidates, want %d", len(r.CV), len(autoCandidates))
+			}
+			continue
+		}
+		if !reflect.DeepEqual(r.CV, first.CV) || r.Chosen != first.Chosen {
+			t.Fatalf("%d threads: CV %v chose %q; 1 thread: %v chose %q", th, r.CV, r.Chosen, first.CV, first.Chosen)
+		}
+		for i := range r.Posterior {
+			if !near(r.Posterior[i], first.Posterior[i], 1e-9) {
+				t.Fatalf("%d threads: posterior %d is %v, on 1 thread %v", th, i, r.Posterior[i], first.Posterior[i])
+			}
+		}
+	}
+	if got := slowestFirst([]string{"mv", "new", "ebcc"}); !reflect.DeepEqual(got, []int{2, 0, 1}) {
+		t.Errorf("slowestFirst = %v, want ebcc, mv, then the unlisted one", got)
+	}
+}
