@@ -25,27 +25,82 @@ func BenchmarkFloat32Tables(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/K%d/%dthreads", c.method, c.K, threads), func(b *testing.B) {
 				old, oldE := f32Entries, ebccF32Entries
 				defer func() { f32Entries, ebccF32Entries = old, oldE }()
-				var t64, t32 time.Duration
-				for n := 0; n < b.N; n++ {
-					for j := 0; j < 2; j++ {
-						f32 := (n+j)%2 == 1 // alternate which goes first
-						f32Entries, ebccF32Entries = 1<<30, 1<<30
-						if f32 {
-							f32Entries, ebccF32Entries = 0, 0
-						}
-						t0 := time.Now()
-						Aggregate(d, c.method, Options{Threads: threads, MaxIter: c.passes, Tol: 1e-300})
-						if f32 {
-							t32 += time.Since(t0)
-						} else {
-							t64 += time.Since(t0)
-						}
+				t64, t32 := timeAlternating(b, func(f32 bool) {
+					f32Entries, ebccF32Entries = 1<<30, 1<<30
+					if f32 {
+						f32Entries, ebccF32Entries = 0, 0
 					}
-				}
+				}, func() {
+					Aggregate(d, c.method, Options{Threads: threads, MaxIter: c.passes, Tol: 1e-300})
+				})
 				b.ReportMetric(t64.Seconds()/float64(b.N), "s-f64/op")
 				b.ReportMetric(t32.Seconds()/float64(b.N), "s-f32/op")
 				b.ReportMetric(t32.Seconds()/t64.Seconds(), "f32/f64")
 			})
 		}
 	}
+}
+
+// BenchmarkAutoSchedule times auto with its cross-validation runs pooled
+// across folds against a fold at a time, alternating within each iteration,
+// on a 1M-answer crowd (2% controls) and on real sets (20% controls):
+//
+//	go test ./platform/truth -run XXX -bench AutoSchedule -benchtime 3x -timeout 60m
+func BenchmarkAutoSchedule(b *testing.B) {
+	type set struct {
+		name string
+		d    *Dataset
+		ctl  *Gold
+	}
+	var sets []set
+	d, g := Synthesize(SynthConfig{Items: 100_000, Workers: 10_000, Classes: 2, Labels: 1_000_000,
+		AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
+	ctl, _ := SplitControl(g, 0.02, 1)
+	sets = append(sets, set{"synthetic-1M", d, ctl})
+	for _, name := range []string{"TREC", "SP", "ZenCrowd_all", "Web"} {
+		dir := crowdDir + "/" + name
+		d, _, err := LoadAnswersFile(dir+"/answers.csv", false)
+		if err != nil {
+			b.Skip("real sets not found beside the clone:", err)
+		}
+		g, _, err := LoadGoldFile(dir+"/gold.csv", d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctl, _ := SplitControl(g, 0.2, 1)
+		sets = append(sets, set{name, d, ctl})
+	}
+	for _, s := range sets {
+		b.Run(s.name, func(b *testing.B) {
+			defer func() { autoFoldBarrier = false }()
+			pooled, barrier := timeAlternating(b, func(on bool) { autoFoldBarrier = on }, func() {
+				if _, err := Aggregate(s.d, "auto", Options{Control: s.ctl, Threads: 2, Seed: 1}); err != nil {
+					b.Fatal(err)
+				}
+			})
+			b.ReportMetric(barrier.Seconds()/float64(b.N), "s-barrier/op")
+			b.ReportMetric(pooled.Seconds()/float64(b.N), "s-pooled/op")
+			b.ReportMetric(pooled.Seconds()/barrier.Seconds(), "pooled/barrier")
+		})
+	}
+}
+
+// timeAlternating runs run b.N times with set(false) and b.N times with
+// set(true), alternating which goes first in each iteration so both see the
+// same machine, and returns the total time of each.
+func timeAlternating(b *testing.B, set func(on bool), run func()) (off, on time.Duration) {
+	for n := 0; n < b.N; n++ {
+		for j := 0; j < 2; j++ {
+			setting := (n+j)%2 == 1
+			set(setting)
+			t0 := time.Now()
+			run()
+			if setting {
+				on += time.Since(t0)
+			} else {
+				off += time.Since(t0)
+			}
+		}
+	}
+	return off, on
 }
