@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sahara/internal/machine"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,8 +37,12 @@ import (
 	"sahara/platform/truth"
 )
 
-// classCounts are the K the speed and e2e parts run (-k).
-var classCounts []int
+// classCounts are the K the speed and e2e parts run (-k); methodList the
+// methods the methods part runs (-methods).
+var (
+	classCounts []int
+	methodList  []string
+)
 
 func main() {
 	only := flag.String("only", "", "run one part: speed, methods, e2e or accuracy")
@@ -46,6 +51,7 @@ func main() {
 	labels := flag.Int("labels", 10_000_000, "answers in the end-to-end set")
 	repeats := flag.Int("repeats", 1, "accuracy: cross-validations on splits seeded 1, 2, …, averaged")
 	ks := flag.String("k", "2,5,10", "speed and e2e: the class counts to run, comma-separated")
+	ms := flag.String("methods", strings.Join(truth.CategoricalMethods, ","), "methods: the methods to run, comma-separated")
 	flag.Parse()
 	for _, f := range strings.Split(*ks, ",") {
 		k, err := strconv.Atoi(strings.TrimSpace(f))
@@ -53,6 +59,12 @@ func main() {
 			check(fmt.Errorf("-k %q: want class counts of 2 or more, such as 2,5,10", *ks))
 		}
 		classCounts = append(classCounts, k)
+	}
+	for _, m := range strings.Split(*ms, ",") {
+		if m = strings.TrimSpace(m); !slices.Contains(truth.CategoricalMethods, m) {
+			check(fmt.Errorf("-methods: %q is not one of %s", m, strings.Join(truth.CategoricalMethods, ", ")))
+		}
+		methodList = append(methodList, strings.TrimSpace(m))
 	}
 	if *e2eFile != "" {
 		e2eChild(*e2eFile)
@@ -115,7 +127,7 @@ func methods() {
 	fmt.Println("|---|---:|---:|---|---:|---:|")
 	d, g := truth.Synthesize(truth.SynthConfig{Items: 1_000_000, Workers: 10_000, Classes: 2, Labels: 10_000_000,
 		AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
-	for _, m := range truth.CategoricalMethods {
+	for _, m := range methodList {
 		runtime.GC()
 		t0 := time.Now()
 		r, err := truth.Aggregate(d, m, truth.Options{})

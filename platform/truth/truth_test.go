@@ -624,3 +624,23 @@ func TestAutoSameOnAnyThreads(t *testing.T) {
 		}
 	}
 }
+
+// GLAD's log σ(x) and log σ(−x) come from one exponential: they match the
+// two-exponential forms to rounding, stay finite where those overflow, and
+// the two probabilities sum to one.
+func TestLogSigmoids(t *testing.T) {
+	for _, x := range []float64{-700, -546, -30, -2.5, -1e-9, 0, 1e-9, 0.7, 3, 40, 546, 700} {
+		pos, neg := logSigmoids(x)
+		if math.IsInf(pos, 0) || math.IsInf(neg, 0) || math.IsNaN(pos) || math.IsNaN(neg) {
+			t.Fatalf("x=%v: log σ = %v, %v", x, pos, neg)
+		}
+		for _, c := range [][2]float64{{pos, -math.Log1p(math.Exp(-x))}, {neg, -math.Log1p(math.Exp(x))}} {
+			if !math.IsInf(c[1], 0) && math.Abs(c[0]-c[1]) > 1e-15*math.Max(1, math.Abs(c[1])) {
+				t.Errorf("x=%v: %v, want %v", x, c[0], c[1])
+			}
+		}
+		if s := math.Exp(pos) + math.Exp(neg); math.Abs(s-1) > 1e-15 {
+			t.Errorf("x=%v: σ(x)+σ(−x) = %v", x, s)
+		}
+	}
+}

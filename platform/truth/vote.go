@@ -257,9 +257,8 @@ func glad(d *Dataset, o Options) *Result {
 			beta := math.Exp(b[i])
 			copy(acc, logPrior)
 			for n := d.ItemStart[i]; n < d.ItemStart[i+1]; n++ {
-				x := alpha[d.Worker[n]] * beta
-				lr := -math.Log1p(math.Exp(-x))      // log σ(x)
-				lw := -math.Log1p(math.Exp(x)) - lk1 // log (1-σ(x))/(K-1)
+				lr, lnr := logSigmoids(alpha[d.Worker[n]] * beta)
+				lw := lnr - lk1 // log (1-σ(x))/(K-1)
 				for k := range acc {
 					acc[k] += lw
 				}
@@ -289,6 +288,17 @@ func glad(d *Dataset, o Options) *Result {
 const gladMaxIter = 30
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// logSigmoids returns log σ(x) and log σ(−x) = log σ(x) − x from one
+// exponential of −|x|, which cannot overflow.
+func logSigmoids(x float64) (pos, neg float64) {
+	if x >= 0 {
+		pos = -math.Log1p(math.Exp(-x))
+		return pos, pos - x
+	}
+	neg = -math.Log1p(math.Exp(x))
+	return neg + x, neg
+}
 
 // normalizeLog writes softmax(acc) to out and returns log Σ exp(acc).
 func normalizeLog(acc, out []float64) float64 {
