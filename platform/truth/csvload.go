@@ -282,12 +282,40 @@ func LoadAnswers(r io.Reader, name string, numeric bool) (*Dataset, []Warning, e
 	if b.Len() == 0 {
 		return nil, nil, &InputError{name, 0, "no answers: the file is empty or has only a header; expected rows item,worker,label"}
 	}
-	warns := m.warnings()
 	d := b.Build()
-	if !numeric && len(d.Classes) == 1 {
+	return d, append(m.warnings(), datasetWarnings(d, name)...), nil
+}
+
+// datasetWarnings are what is odd, but safe to go on with, in a loaded set.
+func datasetWarnings(d *Dataset, name string) []Warning {
+	var warns []Warning
+	if !d.Numeric && len(d.Classes) == 1 {
 		warns = append(warns, Warning{name, 0, fmt.Sprintf("every answer has the same label %q: nothing to aggregate", d.Classes[0])})
 	}
-	return d, warns, nil
+	if n, item, worker := repeatedAnswers(d); n > 0 {
+		warns = append(warns, Warning{name, 0, fmt.Sprintf("%d answers repeat a worker's earlier answer on the same item (the first: worker %q on item %q); "+
+			"each is counted as one more answer, so remove the repeats if they are resubmissions", n, d.Workers[worker], d.Items[item])})
+	}
+	return warns
+}
+
+// repeatedAnswers counts answers whose worker already answered the same
+// item, and names the first such pair (in item order).
+func repeatedAnswers(d *Dataset) (n, item int, worker int32) {
+	seen := make([]int32, d.NumWorkers()) // the last item each worker answered, +1
+	for i := 0; i < d.NumItems(); i++ {
+		for a := d.ItemStart[i]; a < d.ItemStart[i+1]; a++ {
+			w := d.Worker[a]
+			if seen[w] == int32(i+1) {
+				if n == 0 {
+					item, worker = i, w
+				}
+				n++
+			}
+			seen[w] = int32(i + 1)
+		}
+	}
+	return n, item, worker
 }
 
 // answerMerger folds parsed pieces, in file order, into one Builder.

@@ -69,8 +69,8 @@ func TestLoaderPiecesBuildWhatOneByOneBuilds(t *testing.T) {
 		for _, procs := range []int{1, 2, 3} {
 			withPieces(t, size, procs, func() {
 				got, warns, err := LoadAnswers(strings.NewReader(text), "answers.csv", false)
-				if err != nil || len(warns) != 0 {
-					t.Fatalf("pieces of %d bytes, %d parsers: %v %v", size, procs, err, warns)
+				if err != nil || len(warns) != 1 || !strings.Contains(warns[0].Msg, "answers repeat a worker's earlier answer") {
+					t.Fatalf("pieces of %d bytes, %d parsers: %v %v (want the warning of repeated answers alone)", size, procs, err, warns)
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("pieces of %d bytes, %d parsers: the dataset differs from adding the rows one by one", size, procs)
@@ -164,8 +164,9 @@ func TestLoaderRepeatedHeader(t *testing.T) {
 			if d.NumLabels() != 6 || d.NumItems() != 2 || d.NumWorkers() != 2 {
 				t.Fatalf("pieces of %d bytes: %d answers, %d items, %d workers; want 6, 2, 2", size, d.NumLabels(), d.NumItems(), d.NumWorkers())
 			}
-			if len(warns) != 1 || !strings.Contains(warns[0].String(), "answers.csv line 5: the header item,worker,label comes again") ||
-				!strings.Contains(warns[0].Msg, "1 more") {
+			// Joined copies also repeat every answer: the second warning.
+			if len(warns) != 2 || !strings.Contains(warns[0].String(), "answers.csv line 5: the header item,worker,label comes again") ||
+				!strings.Contains(warns[0].Msg, "1 more") || !strings.HasPrefix(warns[1].Msg, "4 answers repeat") {
 				t.Fatalf("pieces of %d bytes: warnings %v", size, warns)
 			}
 			d, warns, err = LoadAnswers(strings.NewReader("\n\nitem,worker,label\n"+"a,w1,x\nb,w1,y\n"), "answers.csv", false)
@@ -252,12 +253,8 @@ func loadOneByOne(text string, numeric bool) (*Dataset, []Warning, error) {
 		return nil, nil, &InputError{name, 0, "no answers: the file is empty or has only a header; expected rows item,worker,label"}
 	}
 	m := answerMerger{name: name, repeatedHeaders: repeated}
-	warns := m.warnings()
 	d := b.Build()
-	if !numeric && len(d.Classes) == 1 {
-		warns = append(warns, Warning{name, 0, fmt.Sprintf("every answer has the same label %q: nothing to aggregate", d.Classes[0])})
-	}
-	return d, warns, nil
+	return d, append(m.warnings(), datasetWarnings(d, name)...), nil
 }
 
 // Any input, cut into pieces of any size and parsed by several parsers,
@@ -291,4 +288,16 @@ func FuzzLoader(f *testing.F) {
 			}
 		})
 	})
+}
+
+// A worker answering the same item again is counted again, and the loader
+// says so once, with the count and the first such pair.
+func TestRepeatedAnswersWarn(t *testing.T) {
+	_, warns, err := LoadAnswers(strings.NewReader("a,w1,x\na,w2,y\nb,w1,y\na,w1,x\nb,w1,x\nb,w1,y\n"), "answers.csv", false)
+	if err != nil || len(warns) != 1 || !strings.Contains(warns[0].Msg, `3 answers repeat a worker's earlier answer on the same item (the first: worker "w1" on item "a")`) {
+		t.Fatalf("%v %v", err, warns)
+	}
+	if _, warns, _ := LoadAnswers(strings.NewReader("a,w1,x\na,w2,y\nb,w1,y\n"), "answers.csv", false); len(warns) != 0 {
+		t.Fatalf("no repeats, yet %v", warns)
+	}
 }
