@@ -64,7 +64,7 @@ func main() {
 		if m = strings.TrimSpace(m); !slices.Contains(truth.CategoricalMethods, m) {
 			check(fmt.Errorf("-methods: %q is not one of %s", m, strings.Join(truth.CategoricalMethods, ", ")))
 		}
-		methodList = append(methodList, strings.TrimSpace(m))
+		methodList = append(methodList, m)
 	}
 	if *e2eFile != "" {
 		e2eChild(*e2eFile)

@@ -59,46 +59,6 @@ type chunkParser struct {
 	nClasses int
 }
 
-// keyTable interns byte keys into int32 ids; small tables (classes) are
-// scanned, which beats hashing for a handful of short keys.
-type keyTable struct {
-	idx  map[string]int32
-	keys []string
-	scan bool
-}
-
-func (t *keyTable) id(k []byte) int32 {
-	if t.scan && len(t.keys) <= 16 {
-		for i, s := range t.keys {
-			if string(k) == s {
-				return int32(i)
-			}
-		}
-		if len(t.keys) < 16 {
-			return t.add(string(k))
-		}
-	}
-	if v, ok := t.idx[string(k)]; ok { // no allocation on lookup
-		return v
-	}
-	return t.add(string(k))
-}
-
-func (t *keyTable) add(s string) int32 {
-	if t.idx == nil {
-		t.idx = map[string]int32{}
-	}
-	v := int32(len(t.keys))
-	t.idx[s] = v
-	t.keys = append(t.keys, s)
-	return v
-}
-
-func (t *keyTable) reset() {
-	clear(t.idx)
-	t.keys = t.keys[:0]
-}
-
 // parse fills c from c.buf; it stops at the first bad line.
 func (p *chunkParser) parse(c *answerChunk) {
 	c.parser = p
@@ -320,10 +280,9 @@ func repeatedAnswers(d *Dataset) (n, item int, worker int32) {
 
 // answerMerger folds parsed pieces, in file order, into one Builder.
 type answerMerger struct {
-	name    string
-	numeric bool
-	b       *Builder
-	line    int // lines before the next piece
+	name string
+	b    *Builder
+	line int // lines before the next piece
 	// Global ids of each parser's worker and class ids.
 	workerIDs, classIDs map[*chunkParser][]int32
 	itemIDs             []int32
@@ -334,18 +293,8 @@ type answerMerger struct {
 }
 
 func newAnswerMerger(name string, numeric bool) *answerMerger {
-	return &answerMerger{name: name, numeric: numeric, b: NewBuilder(numeric),
+	return &answerMerger{name: name, b: NewBuilder(numeric),
 		workerIDs: map[*chunkParser][]int32{}, classIDs: map[*chunkParser][]int32{}}
-}
-
-func internString(m map[string]int32, list *[]string, s string) int32 {
-	if v, ok := m[s]; ok {
-		return v
-	}
-	v := int32(len(*list))
-	m[s] = v
-	*list = append(*list, s)
-	return v
 }
 
 func (m *answerMerger) merge(c *answerChunk) error {
@@ -356,7 +305,7 @@ func (m *answerMerger) merge(c *answerChunk) error {
 			m.repeatedHeaders = append(m.repeatedHeaders, at(h))
 		}
 	}
-	if !m.numeric && (m.firstNum == 0 || m.firstText == 0) {
+	if !m.b.numeric && (m.firstNum == 0 || m.firstText == 0) {
 		if m.firstNum == 0 && c.firstNum > 0 {
 			m.firstNum, m.firstNumLabel = at(c.firstNum), c.firstNumLabel
 		}
@@ -381,11 +330,11 @@ func (m *answerMerger) merge(c *answerChunk) error {
 	}
 	m.itemIDs = m.itemIDs[:0]
 	for _, s := range c.items {
-		m.itemIDs = append(m.itemIDs, internString(b.itemIdx, &b.items, s))
+		m.itemIDs = append(m.itemIDs, b.items.idOf(s))
 	}
 	w := m.workerIDs[c.parser]
 	for _, s := range c.newWorkers {
-		w = append(w, internString(b.workerIdx, &b.workers, s))
+		w = append(w, b.workers.idOf(s))
 	}
 	m.workerIDs[c.parser] = w
 	for _, it := range c.rowItem {
@@ -394,12 +343,12 @@ func (m *answerMerger) merge(c *answerChunk) error {
 	for _, wk := range c.rowWorker {
 		b.rowWorker = append(b.rowWorker, w[wk])
 	}
-	if m.numeric {
+	if m.b.numeric {
 		b.rowValue = append(b.rowValue, c.rowValue...)
 	} else {
 		cl := m.classIDs[c.parser]
 		for _, s := range c.newClasses {
-			cl = append(cl, internString(b.classIdx, &b.classes, s))
+			cl = append(cl, b.classes.idOf(s))
 		}
 		m.classIDs[c.parser] = cl
 		for _, l := range c.rowLabel {

@@ -10,7 +10,6 @@
 package truth
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -49,42 +48,63 @@ func (d *Dataset) ItemIndexes() map[string]int {
 
 // Builder collects answers one at a time (in any order) and produces a Dataset.
 type Builder struct {
-	itemIdx   map[string]int32
-	workerIdx map[string]int32
-	classIdx  map[string]int32
-	items     []string
-	workers   []string
-	classes   []string
-	rowItem   []int32
-	rowWorker []int32
-	rowLabel  []int32
-	rowValue  []float64
-	numeric   bool
-	// The last item interned: answer files are mostly grouped by item, so
-	// most rows skip the lookup in the (large, cache-missing) item map.
-	lastItem    []byte
-	lastItemIdx int32
+	items, workers, classes keyTable // ids in order of first appearance
+	rowItem                 []int32
+	rowWorker               []int32
+	rowLabel                []int32
+	rowValue                []float64
+	numeric                 bool
 }
 
 // NewBuilder starts an empty dataset; numeric selects numeric labels.
-func NewBuilder(numeric bool) *Builder {
-	return &Builder{
-		itemIdx:   map[string]int32{},
-		workerIdx: map[string]int32{},
-		classIdx:  map[string]int32{},
-		numeric:   numeric,
-	}
+func NewBuilder(numeric bool) *Builder { return &Builder{numeric: numeric} }
+
+// keyTable interns byte keys into int32 ids; small tables (classes) are
+// scanned, which beats hashing for a handful of short keys.
+type keyTable struct {
+	idx  map[string]int32
+	keys []string
+	scan bool
 }
 
-func intern(m map[string]int32, list *[]string, key []byte) int32 {
-	if v, ok := m[string(key)]; ok { // no allocation on lookup
+func (t *keyTable) id(k []byte) int32 {
+	if t.scan && len(t.keys) <= 16 {
+		for i, s := range t.keys {
+			if string(k) == s {
+				return int32(i)
+			}
+		}
+		if len(t.keys) < 16 {
+			return t.add(string(k))
+		}
+	}
+	if v, ok := t.idx[string(k)]; ok { // no allocation on lookup
 		return v
 	}
-	s := string(key)
-	v := int32(len(*list))
-	m[s] = v
-	*list = append(*list, s)
+	return t.add(string(k))
+}
+
+// idOf is id for a key already held as a string (kept, not copied, when new).
+func (t *keyTable) idOf(s string) int32 {
+	if v, ok := t.idx[s]; ok {
+		return v
+	}
+	return t.add(s)
+}
+
+func (t *keyTable) add(s string) int32 {
+	if t.idx == nil {
+		t.idx = map[string]int32{}
+	}
+	v := int32(len(t.keys))
+	t.idx[s] = v
+	t.keys = append(t.keys, s)
 	return v
+}
+
+func (t *keyTable) reset() {
+	clear(t.idx)
+	t.keys = t.keys[:0]
 }
 
 // Add records one answer. For a numeric builder the label must parse as a number.
@@ -100,14 +120,10 @@ func (b *Builder) addBytes(item, worker, label []byte) error {
 		}
 		b.rowValue = append(b.rowValue, v)
 	} else {
-		b.rowLabel = append(b.rowLabel, intern(b.classIdx, &b.classes, label))
+		b.rowLabel = append(b.rowLabel, b.classes.id(label))
 	}
-	if len(b.items) == 0 || !bytes.Equal(item, b.lastItem) {
-		b.lastItemIdx = intern(b.itemIdx, &b.items, item)
-		b.lastItem = append(b.lastItem[:0], item...)
-	}
-	b.rowItem = append(b.rowItem, b.lastItemIdx)
-	b.rowWorker = append(b.rowWorker, intern(b.workerIdx, &b.workers, worker))
+	b.rowItem = append(b.rowItem, b.items.id(item))
+	b.rowWorker = append(b.rowWorker, b.workers.id(worker))
 	return nil
 }
 
@@ -119,12 +135,12 @@ func (b *Builder) Len() int { return len(b.rowItem) }
 // so a later Build of a grown Builder keeps every earlier index valid.
 func (b *Builder) Build() *Dataset {
 	d := &Dataset{
-		Items:   append([]string(nil), b.items...),
-		Workers: append([]string(nil), b.workers...),
+		Items:   append([]string(nil), b.items.keys...),
+		Workers: append([]string(nil), b.workers.keys...),
 		Numeric: b.numeric,
 	}
 	n := len(b.rowItem)
-	I := len(b.items)
+	I := len(b.items.keys)
 	start := make([]int32, I+1)
 	for _, it := range b.rowItem {
 		start[it+1]++
@@ -140,7 +156,7 @@ func (b *Builder) Build() *Dataset {
 	if b.numeric {
 		d.Value = make([]float64, n)
 	} else {
-		d.Classes, remap = sortedClasses(b.classes)
+		d.Classes, remap = sortedClasses(b.classes.keys)
 		d.Label = make([]int32, n)
 	}
 	for r := 0; r < n; r++ {

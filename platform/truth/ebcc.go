@@ -63,29 +63,11 @@ func ebcc(d *Dataset, o Options) *Result {
 	// reduce sums the per-thread counts into slot 0 and clears the others.
 	reduce := func() {
 		if V32 != nil {
-			for j := range N[0] {
-				v := 0.0
-				for t := range N32 {
-					v += float64(N32[t][j])
-				}
-				N[0][j] += v
-			}
-			for t := range N32 {
-				clear(N32[t])
-			}
+			sumInto(N[0], N32)
+		} else {
+			sumInto(N[0], N[1:])
 		}
-		for t := 1; t < s.threads; t++ {
-			if V32 == nil {
-				for j, v := range N[t] {
-					N[0][j] += v
-				}
-				clear(N[t])
-			}
-			for j, v := range sub[t] {
-				sub[0][j] += v
-			}
-			clear(sub[t])
-		}
+		sumInto(sub[0], sub[1:])
 	}
 
 	// The start: class from the vote (or warm/clamped posterior), subtype

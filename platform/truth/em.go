@@ -151,34 +151,29 @@ func (s *emState) parallel(f func(slot, a, b int)) {
 // reduce sums the per-thread counts into slot 0 and clears the others.
 func (s *emState) reduce() (C, cc []float64, ll float64) {
 	C, cc = s.C[0], s.cc[0]
-	ll = s.ll[0]
 	if s.C32 != nil {
-		for j := range C {
-			v := 0.0
-			for t := range s.C32 {
-				v += float64(s.C32[t][j])
-			}
-			C[j] = v
-		}
-		for t := range s.C32 {
-			clear(s.C32[t])
-		}
+		sumInto(C, s.C32) // C[0] was cleared before the pass
+	} else {
+		sumInto(C, s.C[1:])
 	}
+	sumInto(cc, s.cc[1:])
+	ll = s.ll[0]
 	for t := 1; t < s.threads; t++ {
-		if s.C32 == nil {
-			for j, v := range s.C[t] {
-				C[j] += v
-			}
-			clear(s.C[t])
-		}
-		for j, v := range s.cc[t] {
-			cc[j] += v
-		}
 		ll += s.ll[t]
-		clear(s.cc[t])
 		s.ll[t] = 0
 	}
 	return
+}
+
+// sumInto adds every part into dst, part after part, and clears the parts:
+// the reduction of per-thread counts, in the same order on every run.
+func sumInto[F float32 | float64](dst []float64, parts [][]F) {
+	for _, p := range parts {
+		for j, v := range p {
+			dst[j] += float64(v)
+		}
+		clear(p)
+	}
 }
 
 func (s *emState) clearCounts() {
