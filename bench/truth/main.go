@@ -51,7 +51,7 @@ func main() {
 	labels := flag.Int("labels", 10_000_000, "answers in the end-to-end set")
 	repeats := flag.Int("repeats", 1, "accuracy: cross-validations on splits seeded 1, 2, …, averaged")
 	ks := flag.String("k", "2,5,10", "speed and e2e: the class counts to run, comma-separated")
-	ms := flag.String("methods", strings.Join(truth.CategoricalMethods, ","), "methods: the methods to run, comma-separated")
+	ms := flag.String("methods", strings.Join(truth.CategoricalMethods, ","), "methods: the methods to run, comma-separated (auto too, with 1% of items as control items)")
 	flag.Parse()
 	for _, f := range strings.Split(*ks, ",") {
 		k, err := strconv.Atoi(strings.TrimSpace(f))
@@ -61,8 +61,8 @@ func main() {
 		classCounts = append(classCounts, k)
 	}
 	for _, m := range strings.Split(*ms, ",") {
-		if m = strings.TrimSpace(m); !slices.Contains(truth.CategoricalMethods, m) {
-			check(fmt.Errorf("-methods: %q is not one of %s", m, strings.Join(truth.CategoricalMethods, ", ")))
+		if m = strings.TrimSpace(m); !slices.Contains(truth.CategoricalMethods, m) && m != "auto" {
+			check(fmt.Errorf("-methods: %q is not one of %s, auto", m, strings.Join(truth.CategoricalMethods, ", ")))
 		}
 		methodList = append(methodList, m)
 	}
@@ -127,13 +127,23 @@ func methods() {
 	fmt.Println("|---|---:|---:|---|---:|---:|")
 	d, g := truth.Synthesize(truth.SynthConfig{Items: 1_000_000, Workers: 10_000, Classes: 2, Labels: 10_000_000,
 		AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
+	// auto chooses by its control items, so it gets every 100th item's truth
+	// (10k, as a labelling project's control tasks) and is scored on the rest.
+	control := &truth.Gold{Class: map[int]int32{}}
+	for it := 0; it < d.NumItems(); it += 100 {
+		control.Class[it] = g.Class[it]
+	}
 	for _, m := range methodList {
 		runtime.GC()
+		o, skip := truth.Options{}, (*truth.Gold)(nil)
+		if m == "auto" {
+			o.Control, skip = control, control
+		}
 		t0 := time.Now()
-		r, err := truth.Aggregate(d, m, truth.Options{})
+		r, err := truth.Aggregate(d, m, o)
 		check(err)
 		s := time.Since(t0).Seconds()
-		acc, _ := truth.Accuracy(r, g, nil)
+		acc, _ := truth.Accuracy(r, g, skip)
 		fmt.Printf("| %s | %.2f | %d | %v | %.1f | %.4f |\n", m, s, r.Iterations, r.Converged,
 			float64(d.NumLabels())*float64(r.Iterations)/s/1e6, acc)
 	}

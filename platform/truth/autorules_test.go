@@ -438,6 +438,60 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 	rules = append(rules, rule{name: "mcs z1.64 tempered avg", pick: mcs(confidenceZ, false), temper: true})
 	rules = append(rules, rule{name: "mcs z1.64 avg (auto now)", pick: mcs(confidenceZ, false)}, rule{name: "mcs z1 avg", pick: mcs(1, false)},
 		rule{name: "mcs z2.33 avg", pick: mcs(2.326, false)}, rule{name: "mcs z1.64 caruana", pick: mcs(confidenceZ, true)})
+	// The confidence set tested on a proper score instead of hits (session 14): paired
+	// per-item loss differences are continuous, so the test has more power than on 0/1 hits.
+	// byScore picks the best by the same loss too; else the best is the most hits, as auto.
+	mcsScore := func(loss func(row []float64, g int32) float64, byScore bool) func(fold rulesFold, K int) []float64 {
+		return func(fold rulesFold, K int) []float64 {
+			n := len(fold.CtlTruth)
+			ls := make([][]float64, len(fold.OOF))
+			tot := make([]float64, len(fold.OOF))
+			for j := range fold.OOF {
+				ls[j] = make([]float64, n)
+				for q, g := range fold.CtlTruth {
+					if g >= 0 {
+						ls[j][q] = loss(fold.OOF[j][q*K:q*K+K], g)
+					}
+					tot[j] += ls[j][q]
+				}
+			}
+			best := xBest(fold.OOF, fold.CtlTruth, K)
+			if byScore {
+				for j := range tot {
+					if tot[j] < tot[best]-1e-9 {
+						best = j
+					}
+				}
+			}
+			w := make([]float64, len(autoCandidates))
+			for j := range fold.OOF {
+				sum, sq := 0.0, 0.0
+				for q := 0; q < n; q++ {
+					d := ls[j][q] - ls[best][q]
+					sum += d
+					sq += d * d
+				}
+				if j == best || sq == 0 || sum < confidenceZ*math.Sqrt(sq) {
+					w[j] = 1
+				}
+			}
+			return w
+		}
+	}
+	brier := func(row []float64, g int32) float64 {
+		s := 0.0
+		for k, v := range row {
+			y := 0.0
+			if int32(k) == g {
+				y = 1
+			}
+			s += (v - y) * (v - y)
+		}
+		return s
+	}
+	logLoss := func(row []float64, g int32) float64 { return -math.Log(math.Max(row[g], 1e-6)) }
+	rules = append(rules, rule{name: "mcs brier", pick: mcsScore(brier, false)}, rule{name: "mcs brier byscore", pick: mcsScore(brier, true)},
+		rule{name: "mcs logloss", pick: mcsScore(logLoss, false)}, rule{name: "mcs logloss byscore", pick: mcsScore(logLoss, true)})
 	rules = append(rules, rule{name: "linpool EM", pick: func(fold rulesFold, K int) []float64 { return xLinpoolFit(fold.OOF, fold.CtlTruth, K) }})
 	rules = append(rules, rule{name: "equal linear", pick: func(fold rulesFold, K int) []float64 {
 		w := make([]float64, len(autoCandidates))

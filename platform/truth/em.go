@@ -64,24 +64,30 @@ func newEMState(d *Dataset, o Options) *emState {
 			s.clamp[it] = c
 		}
 	}
-	// Split items into chunks of about equal answer counts, several per
-	// thread so a slow chunk does not hold the others back.
-	parts := s.threads
+	s.chunks = itemChunks(d, s.threads)
+	return s
+}
+
+// itemChunks splits the items into chunks of about equal answer counts,
+// several per thread so a slow chunk does not hold the others back; it
+// returns the chunk boundaries (one chunk for one thread).
+func itemChunks(d *Dataset, threads int) []int {
+	I := d.NumItems()
+	parts := threads
 	if parts > 1 {
 		parts *= 4
 	}
 	N := d.NumLabels()
-	s.chunks = []int{0}
+	chunks := []int{0}
 	for p := 1; p < parts; p++ {
 		target := int32(int64(N) * int64(p) / int64(parts))
-		lo := s.chunks[len(s.chunks)-1]
+		lo := chunks[len(chunks)-1]
 		i := lo + searchStart(d.ItemStart[lo:I], target)
 		if i > lo && i < I {
-			s.chunks = append(s.chunks, i)
+			chunks = append(chunks, i)
 		}
 	}
-	s.chunks = append(s.chunks, I)
-	return s
+	return append(chunks, I)
 }
 
 // allocTables makes the confusion tables and per-thread counts of runEM
@@ -124,11 +130,15 @@ func searchStart(starts []int32, target int32) int {
 }
 
 // parallel runs f over the item chunks on the threads; f gets the thread slot.
-func (s *emState) parallel(f func(slot, a, b int)) {
-	nch := len(s.chunks) - 1
-	if s.threads == 1 || nch == 1 {
+func (s *emState) parallel(f func(slot, a, b int)) { parallelChunks(s.chunks, s.threads, f) }
+
+// parallelChunks runs f(slot, a, b) for every chunk [a,b) of chunks, on
+// threads goroutines; slot is the goroutine's index, for its partial sums.
+func parallelChunks(chunks []int, threads int, f func(slot, a, b int)) {
+	nch := len(chunks) - 1
+	if threads == 1 || nch == 1 {
 		for c := 0; c < nch; c++ {
-			f(0, s.chunks[c], s.chunks[c+1])
+			f(0, chunks[c], chunks[c+1])
 		}
 		return
 	}
@@ -136,14 +146,12 @@ func (s *emState) parallel(f func(slot, a, b int)) {
 	// each thread's partial sums in the same order on every run, so the
 	// results are bit-for-bit reproducible.
 	var wg sync.WaitGroup
-	for t := 0; t < s.threads; t++ {
-		wg.Add(1)
-		go func(slot int) {
-			defer wg.Done()
-			for c := slot; c < nch; c += s.threads {
-				f(slot, s.chunks[c], s.chunks[c+1])
+	for t := 0; t < threads; t++ {
+		wg.Go(func() {
+			for c := t; c < nch; c += threads {
+				f(t, chunks[c], chunks[c+1])
 			}
-		}(t)
+		})
 	}
 	wg.Wait()
 }

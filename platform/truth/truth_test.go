@@ -156,7 +156,7 @@ func TestMethodsOnSyntheticCrowd(t *testing.T) {
 
 func TestThreadsGiveTheSameAnswer(t *testing.T) {
 	d, _ := Synthesize(SynthConfig{Items: 5000, Workers: 100, Classes: 2, Labels: 30000, AccMin: 0.6, AccMax: 0.9, Seed: 3})
-	for _, m := range []string{"ds", "ibcc", "mace", "onecoin", "ebcc"} {
+	for _, m := range []string{"ds", "ibcc", "mace", "onecoin", "ebcc", "glad"} {
 		r1, _ := Aggregate(d, m, Options{Threads: 1})
 		r2, _ := Aggregate(d, m, Options{Threads: 2})
 		for i := range r1.Posterior {
@@ -641,6 +641,10 @@ func TestLogSigmoids(t *testing.T) {
 		}
 		if s := math.Exp(pos) + math.Exp(neg); math.Abs(s-1) > 1e-15 {
 			t.Errorf("x=%v: σ(x)+σ(−x) = %v", x, s)
+		}
+		// glad's E-step takes σ along with them for the next M-step: the same bits as sigmoid.
+		if p2, n2, s := logSigmoidsAndSigmoid(x); p2 != pos || n2 != neg || s != sigmoid(x) {
+			t.Errorf("x=%v: logSigmoidsAndSigmoid = %v, %v, %v, want %v, %v, %v", x, p2, n2, s, pos, neg, sigmoid(x))
 		}
 	}
 }
