@@ -1,7 +1,7 @@
 // Command truth benchmarks the truth-inference library:
 //
 //	go run ./bench/truth              # speed + end-to-end + accuracy table
-//	go run ./bench/truth -only speed  # one part: speed, methods, e2e or accuracy
+//	go run ./bench/truth -only speed  # one part: speed, methods, e2e, incremental or accuracy
 //
 // speed:    Dawid–Skene label-passes/s (answers × EM passes / second) on a
 //
@@ -15,6 +15,10 @@
 //
 //	and aggregated to convergence in a child process whose peak RSS is read
 //	from the kernel.
+//
+// incremental: one late answer each on 10,000 items of the e2e crowd, folded
+//
+//	in by Incremental.Observe one at a time, against Update's passes.
 //
 // accuracy: every method and auto on the real sets (nested cross-validation).
 package main
@@ -45,7 +49,7 @@ var (
 )
 
 func main() {
-	only := flag.String("only", "", "run one part: speed, methods, e2e or accuracy")
+	only := flag.String("only", "", "run one part: speed, methods, e2e, incremental or accuracy")
 	data := flag.String("data", "../shared/datasets/crowd", "folder of real datasets for the accuracy table")
 	e2eFile := flag.String("e2e-child", "", "internal: load and aggregate this answers file, print JSON")
 	labels := flag.Int("labels", 10_000_000, "answers in the end-to-end set")
@@ -79,6 +83,9 @@ func main() {
 	}
 	if *only == "" || *only == "e2e" {
 		e2e(*labels)
+	}
+	if *only == "" || *only == "incremental" {
+		incremental(*labels)
 	}
 	if *only == "" || *only == "accuracy" {
 		accuracy(*data, *repeats)

@@ -10,10 +10,21 @@ import (
 // answered o while the truth was t) and the expected class totals, its
 // M-step writes L[(w*K+o)*K+t] = log P(o | t, w) (or its expectation, for
 // variational Bayes) and logPrior[t]. Dawid–Skene, one-coin, MACE and IBCC
-// differ only here, so they share one fused E+M pass.
+// differ only here, so they share one fused E+M pass. The M-step is one
+// row block per worker (workerRows) and the class prior, so the incremental
+// mode can redo only the workers an answer touched.
 type confusionModel interface {
 	name() string
-	mstep(C, classCount []float64, W, K int, L, logPrior []float64)
+	classPrior(classCount, logPrior []float64)
+	workerRows(C []float64, K int, L []float64, w int)
+}
+
+// mstep is the whole M-step: the class prior, then every worker's rows.
+func mstep(m confusionModel, C, cc []float64, W, K int, L, logPrior []float64) {
+	m.classPrior(cc, logPrior)
+	for w := 0; w < W; w++ {
+		m.workerRows(C, K, L, w)
+	}
 }
 
 // emState holds the buffers of one EM run.
@@ -358,6 +369,14 @@ func addTo[F float32 | float64](row []F, v []float64) {
 
 // runEM fits a confusion model by EM from a majority-vote (or warm) start.
 func runEM(d *Dataset, m confusionModel, o Options) *Result {
+	r, _ := fitEM(d, m, o)
+	return r
+}
+
+// fitEM is runEM that also returns its state: on return s.T is the
+// posterior, s.C[0] and s.cc[0] the expected counts it gives, and s.L and
+// s.prior the tables it was computed from.
+func fitEM(d *Dataset, m confusionModel, o Options) (*Result, *emState) {
 	s := newEMState(d, o)
 	s.allocTables()
 	K := s.K
@@ -368,7 +387,7 @@ func runEM(d *Dataset, m confusionModel, o Options) *Result {
 	r := &Result{Method: m.name(), K: K}
 	prev := math.Inf(-1)
 	for it := 0; it < o.MaxIter; it++ {
-		m.mstep(C, cc, s.W, K, s.L, s.prior)
+		mstep(m, C, cc, s.W, K, s.L, s.prior)
 		if s.L32 != nil {
 			for j, v := range s.L {
 				s.L32[j] = float32(v)
@@ -389,7 +408,7 @@ func runEM(d *Dataset, m confusionModel, o Options) *Result {
 	r.Confusion = confusionFromLog(s.L, s.W, K)
 	r.WorkerQuality = workerAccuracy(r.Confusion, s.prior, s.W, K)
 	r.finish(d, o.Control)
-	return r
+	return r, s
 }
 
 // initialPosterior is the warm result's posterior where there is one, and
@@ -476,24 +495,23 @@ const (
 
 func (fullConfusion) name() string { return "ds" }
 
-func (fullConfusion) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
-	logClassPrior(cc, logPrior)
+func (fullConfusion) classPrior(cc, logPrior []float64) { logClassPrior(cc, logPrior) }
+
+func (fullConfusion) workerRows(C []float64, K int, L []float64, w int) {
 	offK := dsOff / float64(K-1)
-	for w := 0; w < W; w++ {
-		for t := 0; t < K; t++ {
-			z := 0.0
-			for o := 0; o < K; o++ {
-				z += C[(w*K+o)*K+t]
+	for t := 0; t < K; t++ {
+		z := 0.0
+		for o := 0; o < K; o++ {
+			z += C[(w*K+o)*K+t]
+		}
+		z += dsDiag + dsOff
+		lz := math.Log(z)
+		for o := 0; o < K; o++ {
+			a := offK
+			if o == t {
+				a = dsDiag
 			}
-			z += dsDiag + dsOff
-			lz := math.Log(z)
-			for o := 0; o < K; o++ {
-				a := offK
-				if o == t {
-					a = dsDiag
-				}
-				L[(w*K+o)*K+t] = math.Log(C[(w*K+o)*K+t]+a) - lz
-			}
+			L[(w*K+o)*K+t] = math.Log(C[(w*K+o)*K+t]+a) - lz
 		}
 	}
 }
@@ -504,28 +522,27 @@ type oneCoin struct{}
 
 func (oneCoin) name() string { return "onecoin" }
 
-func (oneCoin) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
-	logClassPrior(cc, logPrior)
-	for w := 0; w < W; w++ {
-		right, all := 0.0, 0.0
-		for o := 0; o < K; o++ {
-			for t := 0; t < K; t++ {
-				v := C[(w*K+o)*K+t]
-				all += v
-				if o == t {
-					right += v
-				}
+func (oneCoin) classPrior(cc, logPrior []float64) { logClassPrior(cc, logPrior) }
+
+func (oneCoin) workerRows(C []float64, K int, L []float64, w int) {
+	right, all := 0.0, 0.0
+	for o := 0; o < K; o++ {
+		for t := 0; t < K; t++ {
+			v := C[(w*K+o)*K+t]
+			all += v
+			if o == t {
+				right += v
 			}
 		}
-		p := (right + dsDiag) / (all + dsDiag + dsOff)
-		lr, lw := math.Log(p), math.Log((1-p)/float64(K-1))
-		for o := 0; o < K; o++ {
-			for t := 0; t < K; t++ {
-				if o == t {
-					L[(w*K+o)*K+t] = lr
-				} else {
-					L[(w*K+o)*K+t] = lw
-				}
+	}
+	p := (right + dsDiag) / (all + dsDiag + dsOff)
+	lr, lw := math.Log(p), math.Log((1-p)/float64(K-1))
+	for o := 0; o < K; o++ {
+		for t := 0; t < K; t++ {
+			if o == t {
+				L[(w*K+o)*K+t] = lr
+			} else {
+				L[(w*K+o)*K+t] = lw
 			}
 		}
 	}
@@ -538,58 +555,59 @@ func (oneCoin) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
 type mace struct {
 	theta []float64
 	xi    []float64
+	spam  []float64 // scratch
 }
 
 func (*mace) name() string { return "mace" }
 
-func (m *mace) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
-	logClassPrior(cc, logPrior)
-	if m.theta == nil {
-		m.theta = make([]float64, W)
-		m.xi = make([]float64, W*K)
-		for w := range m.theta {
-			m.theta[w] = 0.5
-		}
-		for j := range m.xi {
-			m.xi[j] = 1 / float64(K)
+func (*mace) classPrior(cc, logPrior []float64) { logClassPrior(cc, logPrior) }
+
+func (m *mace) workerRows(C []float64, K int, L []float64, w int) {
+	// Workers start at theta 0.5 and a uniform xi; the incremental mode
+	// adds workers as they come.
+	for len(m.theta) <= w {
+		m.theta = append(m.theta, 0.5)
+		for range K {
+			m.xi = append(m.xi, 1/float64(K))
 		}
 	}
-	spam := make([]float64, K)
-	for w := 0; w < W; w++ {
-		th, xi := m.theta[w], m.xi[w*K:w*K+K]
-		known, all := 0.0, 0.0
-		clear(spam)
-		for o := 0; o < K; o++ {
-			for t := 0; t < K; t++ {
-				v := C[(w*K+o)*K+t]
-				all += v
-				if o == t {
-					k := v * th / (th + (1-th)*xi[o])
-					known += k
-					spam[o] += v - k
-				} else {
-					spam[o] += v
-				}
+	if len(m.spam) != K {
+		m.spam = make([]float64, K)
+	}
+	spam := m.spam
+	th, xi := m.theta[w], m.xi[w*K:w*K+K]
+	known, all := 0.0, 0.0
+	clear(spam)
+	for o := 0; o < K; o++ {
+		for t := 0; t < K; t++ {
+			v := C[(w*K+o)*K+t]
+			all += v
+			if o == t {
+				k := v * th / (th + (1-th)*xi[o])
+				known += k
+				spam[o] += v - k
+			} else {
+				spam[o] += v
 			}
 		}
-		// Beta(2,1)-like pull toward "knows", Dirichlet(1) smoothing on xi.
-		th = (known + 1) / (all + 1.5)
-		m.theta[w] = th
-		zs := 0.0
-		for o := range spam {
-			zs += spam[o] + 0.5
-		}
-		for o := range spam {
-			xi[o] = (spam[o] + 0.5) / zs
-		}
-		for o := 0; o < K; o++ {
-			for t := 0; t < K; t++ {
-				p := (1 - th) * xi[o]
-				if o == t {
-					p += th
-				}
-				L[(w*K+o)*K+t] = math.Log(p)
+	}
+	// Beta(2,1)-like pull toward "knows", Dirichlet(1) smoothing on xi.
+	th = (known + 1) / (all + 1.5)
+	m.theta[w] = th
+	zs := 0.0
+	for o := range spam {
+		zs += spam[o] + 0.5
+	}
+	for o := range spam {
+		xi[o] = (spam[o] + 0.5) / zs
+	}
+	for o := 0; o < K; o++ {
+		for t := 0; t < K; t++ {
+			p := (1 - th) * xi[o]
+			if o == t {
+				p += th
 			}
+			L[(w*K+o)*K+t] = math.Log(p)
 		}
 	}
 }
@@ -607,7 +625,7 @@ const (
 
 func (ibcc) name() string { return "ibcc" }
 
-func (ibcc) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
+func (ibcc) classPrior(cc, logPrior []float64) {
 	z := 0.0
 	for _, v := range cc {
 		z += v + 1
@@ -616,21 +634,22 @@ func (ibcc) mstep(C, cc []float64, W, K int, L, logPrior []float64) {
 	for t, v := range cc {
 		logPrior[t] = digamma(v+1) - dz
 	}
+}
+
+func (ibcc) workerRows(C []float64, K int, L []float64, w int) {
 	offK := ibccOff / float64(K-1)
-	for w := 0; w < W; w++ {
-		for t := 0; t < K; t++ {
-			s := ibccDiag + ibccOff
-			for o := 0; o < K; o++ {
-				s += C[(w*K+o)*K+t]
+	for t := 0; t < K; t++ {
+		s := ibccDiag + ibccOff
+		for o := 0; o < K; o++ {
+			s += C[(w*K+o)*K+t]
+		}
+		ds := digamma(s)
+		for o := 0; o < K; o++ {
+			a := offK
+			if o == t {
+				a = ibccDiag
 			}
-			ds := digamma(s)
-			for o := 0; o < K; o++ {
-				a := offK
-				if o == t {
-					a = ibccDiag
-				}
-				L[(w*K+o)*K+t] = digamma(C[(w*K+o)*K+t]+a) - ds
-			}
+			L[(w*K+o)*K+t] = digamma(C[(w*K+o)*K+t]+a) - ds
 		}
 	}
 }

@@ -374,6 +374,138 @@ func TestIncrementalWarmStart(t *testing.T) {
 	}
 }
 
+// Observe folds answers in one at a time: the counts stay exactly those of
+// the posteriors (no drift from taking an item's share out and putting it
+// back), the labels land near a full converged run, and an Update after
+// brings them the rest of the way.
+func TestIncrementalObserve(t *testing.T) {
+	full, _ := Synthesize(SynthConfig{Items: 3000, Workers: 80, Classes: 3, Labels: 24000, AccMin: 0.5, AccMax: 0.95, Seed: 12})
+	for _, method := range []string{"ds", "onecoin", "mace", "ibcc"} {
+		inc, _ := NewIncremental(method, Options{})
+		// Every 10th answer of an item, and every answer of the last 100
+		// items, arrives after the first fit: more answers on items already
+		// seen (dynamic overlap) and new items.
+		late := func(i int, n int32) bool { return i >= full.NumItems()-100 || (n-full.ItemStart[i])%10 == 9 }
+		for pass := 0; pass < 2; pass++ {
+			for i := 0; i < full.NumItems(); i++ {
+				for n := full.ItemStart[i]; n < full.ItemStart[i+1]; n++ {
+					if late(i, n) != (pass == 1) {
+						continue
+					}
+					it, w, l := full.Items[i], full.Workers[full.Worker[n]], full.Classes[full.Label[n]]
+					if pass == 0 {
+						inc.Add(it, w, l)
+						continue
+					}
+					e, err := inc.Observe(it, w, l)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if e.Item != it || e.Confidence < 1.0/3 || e.Confidence > 1 {
+						t.Fatalf("%s: Observe(%s) = %+v", method, it, e)
+					}
+					if again, ok := inc.Estimate(it); !ok || again != e {
+						t.Fatalf("%s: Estimate(%s) = %+v, %v after Observe gave %+v", method, it, again, ok, e)
+					}
+				}
+			}
+			if pass == 0 {
+				if _, err := inc.Update(0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		l := inc.live
+		if l.rows != full.NumLabels() || inc.b.Len() != full.NumLabels() {
+			t.Fatalf("%s: the state accounts for %d answers of %d", method, l.rows, full.NumLabels())
+		}
+		// The counts are the posteriors' shares, summed afresh.
+		K := l.K
+		C := make([]float64, len(l.C))
+		cc := make([]float64, K)
+		for it := 0; it < len(l.T)/K; it++ {
+			post := l.T[it*K : it*K+K]
+			for _, c := range l.itemCodes(int32(it)) {
+				addTo(C[int(c)*K:int(c)*K+K], post)
+			}
+			addTo(cc, post)
+		}
+		for j := range C {
+			if !near(C[j], l.C[j], 1e-9) {
+				t.Fatalf("%s: count %d drifted: %v, summed afresh %v", method, j, l.C[j], C[j])
+			}
+		}
+		for k := range cc {
+			if !near(cc[k], l.cc[k], 1e-9) {
+				t.Fatalf("%s: class total %d drifted: %v, summed afresh %v", method, k, l.cc[k], cc[k])
+			}
+		}
+		// Near a converged run on everything; an Update closes the gap.
+		ref, _ := Aggregate(inc.b.Build(), method, Options{Tol: 1e-10, MaxIter: 500})
+		off := func(T []float64) int {
+			n := 0
+			for i := range ref.Label {
+				best := 0
+				for k := 1; k < K; k++ {
+					if T[i*K+k] > T[i*K+best] {
+						best = k
+					}
+				}
+				if int32(best) != ref.Label[i] {
+					n++
+				}
+			}
+			return n
+		}
+		observed := off(l.T)
+		r, err := inc.Update(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		updated := off(r.Posterior)
+		t.Logf("%s: labels off a converged run on all answers: after Observe %d, after Update(2) %d (of %d)", method, observed, updated, len(ref.Label))
+		if observed > 10 || updated > 3 {
+			t.Errorf("%s: %d labels off after Observe, %d after Update(2)", method, observed, updated)
+		}
+	}
+}
+
+// Observe's edges: the first answer, answers Add-ed since the last update,
+// a class never seen before, new workers, control items and unknown items.
+func TestIncrementalObserveEdges(t *testing.T) {
+	inc, _ := NewIncremental("ds", Options{})
+	if _, ok := inc.Estimate("x"); ok {
+		t.Fatal("an estimate before any answer")
+	}
+	if _, err := inc.Update(0); err == nil || !strings.Contains(err.Error(), "no answers") {
+		t.Fatalf("Update with no answers: %v", err)
+	}
+	e, err := inc.Observe("x", "w1", "a") // the first answer: a full fit
+	if err != nil || e.Label != "a" || e.Answers != 1 {
+		t.Fatalf("first Observe = %+v, %v", e, err)
+	}
+	inc.Add("x", "w2", "b")
+	inc.Add("y", "w1", "a")
+	if e, _ = inc.Observe("x", "w3", "b"); e.Answers != 3 || e.Label != "b" { // the Add-ed answers folded in
+		t.Fatalf("Observe after Add = %+v", e)
+	}
+	if e, _ = inc.Observe("y", "w4", "c"); e.Answers != 2 || len(inc.Dataset().Classes) != 3 { // a new class: a full fit
+		t.Fatalf("Observe of a new class = %+v, classes %v", e, inc.Dataset().Classes)
+	}
+	rows := inc.live.rows
+	e, _ = inc.Observe("z", "w9", "c") // a new item and a new worker, folded in locally
+	if e.Label != "c" || e.Answers != 1 || inc.live.rows != rows+1 || inc.live.W != 5 {
+		t.Fatalf("Observe of a new item by a new worker = %+v (W %d)", e, inc.live.W)
+	}
+	inc.SetControl("z", "a")
+	if e, _ = inc.Observe("z", "w1", "c"); e.Label != "a" || e.Confidence != 1 {
+		t.Fatalf("a control item = %+v, want its known class", e)
+	}
+	if _, ok := inc.Estimate("nope"); ok {
+		t.Fatal("an estimate for an item never answered")
+	}
+}
+
 func TestDigamma(t *testing.T) {
 	// ψ(1) = −γ, ψ(0.5) = −γ − 2 ln 2, ψ(10) = H_9 − γ.
 	g := 0.5772156649015329

@@ -230,8 +230,8 @@ func glad(d *Dataset, o Options) *Result {
 	// overshoots; the b step also bounds the chain-rule term.
 	//
 	// The first step of a pass reads σ(α_w·β_i) from sig, which the E-step
-	// before it filled with the same α and b: one exponential per answer
-	// fewer in a pass of five.
+	// before it filled with the same α and b: three exponentials per answer
+	// in a pass instead of four (and the E-step's logarithm).
 	sig := make([]float64, d.NumLabels())
 	haveSig := false
 	mm := func(slot, lo, hi int) {
