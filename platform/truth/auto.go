@@ -7,12 +7,19 @@ import (
 	"sync"
 )
 
-// aggregateMany runs several methods at once, each on one thread: the
-// simple methods are single-threaded anyway, so this uses the cores better
-// than running the methods one after another with threads each.
+// aggregateMany runs several methods, par at once, each with o's threads
+// (callers pass one): the simple methods are single-threaded anyway, so
+// this uses the cores better than running the methods one after another
+// with threads each. From manyThreadedFrom answers up it does run them one
+// after another with par threads each: there one ebcc run is most of the
+// work, and on one thread it left the other cores idle after the cheap
+// methods were done (the ensemble at 10M answers: BenchmarkManySchedule).
 func aggregateMany(d *Dataset, methods []string, o Options, par int) ([]*Result, error) {
 	rs := make([]*Result, len(methods))
 	errs := make([]error, len(methods))
+	if d.NumLabels() >= manyThreadedFrom && par > 1 {
+		o.Threads, par = par, 1
+	}
 	forEach(len(methods), par, func(j int) { rs[j], errs[j] = Aggregate(d, methods[j], o) })
 	for _, err := range errs {
 		if err != nil {
@@ -21,6 +28,15 @@ func aggregateMany(d *Dataset, methods []string, o Options, par int) ([]*Result,
 	}
 	return rs, nil
 }
+
+// manyThreadedFrom is the number of answers from which aggregateMany runs
+// its methods one after another, each on every thread: the ensemble took
+// 1.03x the time that way at 1M answers, 0.90x at 2M and 0.75x at 4M
+// (BenchmarkManySchedule, two threads). Every real set here
+// is below it (the largest has 216,725 answers), so their results are the
+// ones of one thread per method, bit for bit. (A variable so the benchmark
+// can compare the two schedules.)
+var manyThreadedFrom = 2_000_000
 
 // forEach runs fn(0), …, fn(n-1), at most par at once, starting them in order.
 func forEach(n, par int, fn func(i int)) {

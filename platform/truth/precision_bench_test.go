@@ -2,6 +2,7 @@ package truth
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -103,4 +104,32 @@ func timeAlternating(b *testing.B, set func(on bool), run func()) (off, on time.
 		}
 	}
 	return off, on
+}
+
+// BenchmarkManySchedule compares aggregateMany's two schedules on the
+// ensemble: its members one thread each, two at a time, against one after
+// another on both threads (what it does from manyThreadedFrom answers up).
+//
+//	go test ./platform/truth -run XXX -bench ManySchedule -benchtime 2x -timeout 60m
+func BenchmarkManySchedule(b *testing.B) {
+	for _, n := range []int{1_000_000, 2_000_000, 4_000_000} {
+		d, _ := Synthesize(SynthConfig{Items: n / 10, Workers: 10_000, Classes: 2, Labels: n,
+			AccMin: 0.55, AccMax: 0.95, Spammers: 0.1, Seed: 42})
+		b.Run(fmt.Sprintf("answers=%d", n), func(b *testing.B) {
+			defer func(v int) { manyThreadedFrom = v }(manyThreadedFrom)
+			single, threaded := timeAlternating(b, func(on bool) {
+				manyThreadedFrom = math.MaxInt
+				if on {
+					manyThreadedFrom = 0
+				}
+			}, func() {
+				if _, err := Aggregate(d, "ensemble", Options{Threads: 2}); err != nil {
+					b.Fatal(err)
+				}
+			})
+			b.ReportMetric(single.Seconds()/float64(b.N), "s-single/op")
+			b.ReportMetric(threaded.Seconds()/float64(b.N), "s-threaded/op")
+			b.ReportMetric(threaded.Seconds()/single.Seconds(), "threaded/single")
+		})
+	}
 }
