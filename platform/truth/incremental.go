@@ -19,8 +19,8 @@ import "fmt"
 //     confidence is high enough.
 //
 // Observe leaves the other items' posteriors where the last full fit put
-// them, so an Update now and then (after every few percent of new answers)
-// lets the whole set catch up; Update starts from Observe's estimates. An
+// them, so an Update now and then (after every few percent of new answers;
+// ObservedSinceUpdate counts them) lets the whole set catch up; Update starts from Observe's estimates. An
 // Incremental is not safe for concurrent use.
 type Incremental struct {
 	method  string
@@ -65,7 +65,32 @@ func emModel(method string) confusionModel {
 }
 
 // Add records one answer; it takes effect at the next Update (or Observe).
-func (x *Incremental) Add(item, worker, label string) error { return x.b.Add(item, worker, label) }
+func (x *Incremental) Add(item, worker, label string) error {
+	if err := checkAnswer(item, worker, label); err != nil {
+		return err
+	}
+	return x.b.Add(item, worker, label)
+}
+
+// checkAnswer refuses an answer with an empty field, as the CSV loader does.
+func checkAnswer(item, worker, label string) error {
+	for _, f := range [][2]string{{"item", item}, {"worker", worker}, {"label", label}} {
+		if f[1] == "" {
+			return fmt.Errorf("answer (item %q, worker %q, label %q): empty %s; every answer needs an item, a worker and a label", item, worker, label, f[0])
+		}
+	}
+	return nil
+}
+
+// ObservedSinceUpdate is the number of answers Observe has folded in since
+// the last full Update: call Update when it grows past a few percent of
+// the answers.
+func (x *Incremental) ObservedSinceUpdate() int {
+	if x.live == nil {
+		return 0
+	}
+	return x.live.rows - x.live.fitted
+}
 
 // SetControl marks an item's known answer.
 func (x *Incremental) SetControl(item, label string) { x.control[item] = label }
@@ -120,7 +145,7 @@ func (x *Incremental) Update(maxPasses int) (*Result, error) {
 // classes change) take a full Update instead.
 func (x *Incremental) Observe(item, worker, label string) (ItemEstimate, error) {
 	stale := x.live == nil || x.b.Len() != x.live.rows
-	if err := x.b.Add(item, worker, label); err != nil {
+	if err := x.Add(item, worker, label); err != nil {
 		return ItemEstimate{}, err
 	}
 	n := x.b.Len() - 1
@@ -185,6 +210,7 @@ type liveEM struct {
 	classes   map[string]int32
 	extra     map[int32][]int32
 	rows      int // the Builder's answers this state accounts for
+	fitted    int // of which the full fit had
 	codes     []int32
 	acc       []float64
 }
@@ -192,7 +218,7 @@ type liveEM struct {
 func newLiveEM(m confusionModel, s *emState, d *Dataset, rows int) *liveEM {
 	K, W := s.K, s.W
 	l := &liveEM{m: m, K: K, W: W, base: d, classes: classIndexes(d), extra: map[int32][]int32{}, rows: rows,
-		acc: make([]float64, K)}
+		fitted: rows, acc: make([]float64, K)}
 	l.T = append([]float64(nil), s.T...) // the Result keeps its own
 	l.C, l.cc = s.C[0], s.cc[0]
 	// The fit's last pass made T from s.L and the counts from T; one more

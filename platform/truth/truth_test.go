@@ -504,6 +504,24 @@ func TestIncrementalObserveEdges(t *testing.T) {
 	if _, ok := inc.Estimate("nope"); ok {
 		t.Fatal("an estimate for an item never answered")
 	}
+	if n := inc.ObservedSinceUpdate(); n != 2 { // z twice; the rest took full fits
+		t.Fatalf("ObservedSinceUpdate = %d, want 2", n)
+	}
+	rows = inc.b.Len()
+	for _, a := range [][3]string{{"", "w1", "a"}, {"x", "", "a"}, {"x", "w1", ""}} {
+		if _, err := inc.Observe(a[0], a[1], a[2]); err == nil || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("Observe%q: %v, want an error naming the empty field", a, err)
+		}
+		if err := inc.Add(a[0], a[1], a[2]); err == nil {
+			t.Errorf("Add%q accepted", a)
+		}
+	}
+	if inc.b.Len() != rows || inc.live.rows != rows {
+		t.Fatal("a refused answer was recorded")
+	}
+	if _, err := inc.Update(1); err != nil || inc.ObservedSinceUpdate() != 0 {
+		t.Fatalf("after Update: %v, ObservedSinceUpdate %d", err, inc.ObservedSinceUpdate())
+	}
 }
 
 func TestDigamma(t *testing.T) {
