@@ -1,7 +1,7 @@
 // Command truth benchmarks the truth-inference library:
 //
 //	go run ./bench/truth              # speed + end-to-end + accuracy table
-//	go run ./bench/truth -only speed  # one part: speed, methods, e2e, incremental or accuracy
+//	go run ./bench/truth -only speed  # one part: speed, methods, e2e, incremental, overlap or accuracy
 //
 // speed:    Dawid–Skene label-passes/s (answers × EM passes / second) on a
 //
@@ -19,6 +19,10 @@
 // incremental: one late answer each on 10,000 items of the e2e crowd, folded
 //
 //	in by Incremental.Observe one at a time, against Update's passes.
+//
+// overlap:  dynamic overlap on the real sets through Incremental.Observe:
+//
+//	answers used and accuracy against static overlap of the same budget.
 //
 // accuracy: every method and auto on the real sets (nested cross-validation).
 package main
@@ -49,7 +53,7 @@ var (
 )
 
 func main() {
-	only := flag.String("only", "", "run one part: speed, methods, e2e, incremental or accuracy")
+	only := flag.String("only", "", "run one part: speed, methods, e2e, incremental, overlap or accuracy")
 	data := flag.String("data", "../shared/datasets/crowd", "folder of real datasets for the accuracy table")
 	e2eFile := flag.String("e2e-child", "", "internal: load and aggregate this answers file, print JSON")
 	labels := flag.Int("labels", 10_000_000, "answers in the end-to-end set")
@@ -86,6 +90,9 @@ func main() {
 	}
 	if *only == "" || *only == "incremental" {
 		incremental(*labels)
+	}
+	if *only == "" || *only == "overlap" {
+		overlap(*data)
 	}
 	if *only == "" || *only == "accuracy" {
 		accuracy(*data, *repeats)
