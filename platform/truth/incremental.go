@@ -20,8 +20,11 @@ import "fmt"
 //
 // Observe leaves the other items' posteriors where the last full fit put
 // them, so an Update now and then (after every few percent of new answers;
-// ObservedSinceUpdate counts them) lets the whole set catch up; Update starts from Observe's estimates. An
-// Incremental is not safe for concurrent use.
+// ObservedSinceUpdate counts them) lets the whole set catch up; Update
+// starts from Observe's estimates. Run dynamic overlap with ds and control
+// items from the start: without them, early fits on a few answers per
+// worker can call a whole set one class with high confidence (bench/truth,
+// "Dynamic overlap"). An Incremental is not safe for concurrent use.
 type Incremental struct {
 	method  string
 	opts    Options
