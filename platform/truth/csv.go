@@ -164,10 +164,7 @@ func LoadGoldFile(path string, d *Dataset) (*Gold, []Warning, error) {
 // miss for every method, so accuracy stays honest).
 func LoadGold(r io.Reader, name string, d *Dataset) (*Gold, []Warning, error) {
 	items := goldItems{d: d}
-	classes := map[string]int32{}
-	for i, c := range d.Classes {
-		classes[c] = int32(i)
-	}
+	classes := classIndexes(d)
 	g := &Gold{}
 	if d.Numeric {
 		g.Value = map[int]float64{}

@@ -107,9 +107,24 @@ func (t *keyTable) reset() {
 	t.keys = t.keys[:0]
 }
 
-// Add records one answer. For a numeric builder the label must parse as a number.
+// Add records one answer. Every field must be non-empty, as in an answers
+// file; for a numeric builder the label must parse as a number.
 func (b *Builder) Add(item, worker, label string) error {
+	for _, f := range [][2]string{{"item", item}, {"worker", worker}, {"label", label}} {
+		if f[1] == "" {
+			return fmt.Errorf("answer (item %q, worker %q, label %q): empty %s; every answer needs an item, a worker and a label", item, worker, label, f[0])
+		}
+	}
 	return b.addBytes([]byte(item), []byte(worker), []byte(label))
+}
+
+// classIndexes maps a dataset's class names to their indices.
+func classIndexes(d *Dataset) map[string]int32 {
+	m := make(map[string]int32, len(d.Classes))
+	for i, c := range d.Classes {
+		m[c] = int32(i)
+	}
+	return m
 }
 
 func (b *Builder) addBytes(item, worker, label []byte) error {

@@ -30,9 +30,7 @@ type Incremental struct {
 	opts    Options
 	b       *Builder
 	control map[string]string
-	d       *Dataset
-	res     *Result
-	live    *liveEM // what Observe updates; nil before the first Update
+	live    *liveEM // the last fit, kept up to date by Observe; nil before the first Update
 }
 
 // ItemEstimate is one item's current answer.
@@ -68,22 +66,7 @@ func emModel(method string) confusionModel {
 }
 
 // Add records one answer; it takes effect at the next Update (or Observe).
-func (x *Incremental) Add(item, worker, label string) error {
-	if err := checkAnswer(item, worker, label); err != nil {
-		return err
-	}
-	return x.b.Add(item, worker, label)
-}
-
-// checkAnswer refuses an answer with an empty field, as the CSV loader does.
-func checkAnswer(item, worker, label string) error {
-	for _, f := range [][2]string{{"item", item}, {"worker", worker}, {"label", label}} {
-		if f[1] == "" {
-			return fmt.Errorf("answer (item %q, worker %q, label %q): empty %s; every answer needs an item, a worker and a label", item, worker, label, f[0])
-		}
-	}
-	return nil
-}
+func (x *Incremental) Add(item, worker, label string) error { return x.b.Add(item, worker, label) }
 
 // ObservedSinceUpdate is the number of answers Observe has folded in since
 // the last full Update: call Update when it grows past a few percent of
@@ -109,9 +92,9 @@ func (x *Incremental) Update(maxPasses int) (*Result, error) {
 	if maxPasses > 0 {
 		o.MaxIter = maxPasses
 	}
+	classes := classIndexes(d)
 	if len(x.control) > 0 {
 		items := d.ItemIndexes()
-		classes := classIndexes(d)
 		g := &Gold{Class: map[int]int32{}}
 		for it, lbl := range x.control {
 			i, ok1 := items[it]
@@ -127,18 +110,14 @@ func (x *Incremental) Update(maxPasses int) (*Result, error) {
 	}
 	// Classes are re-sorted on every build; a new class changes the
 	// indices, so the warm start is only valid when the classes are the
-	// same. Observe's estimates are the newest there are.
+	// same. It starts from Observe's estimates, the newest there are, and
+	// from MACE's per-worker parameters (knows / spams) too.
 	m := emModel(x.method)
-	if x.res != nil && x.d != nil && sameStrings(x.d.Classes, d.Classes) {
-		o.Warm = x.res
-		if x.live != nil {
-			// MACE's per-worker parameters (knows / spams) warm-start too.
-			o.Warm, m = &Result{K: x.live.K, Posterior: x.live.T}, x.live.m
-		}
+	if x.live != nil && sameStrings(x.live.base.Classes, d.Classes) {
+		o.Warm, m = &Result{K: x.live.K, Posterior: x.live.T}, x.live.m
 	}
 	r, s := fitEM(d, m, o)
-	x.d, x.res = d, r
-	x.live = newLiveEM(m, s, d, x.b.Len())
+	x.live = newLiveEM(m, s, d, classes, x.b.Len())
 	return r, nil
 }
 
@@ -197,7 +176,12 @@ func (x *Incremental) estimate(it int32) ItemEstimate {
 }
 
 // Dataset is the dataset as of the last Update.
-func (x *Incremental) Dataset() *Dataset { return x.d }
+func (x *Incremental) Dataset() *Dataset {
+	if x.live == nil {
+		return nil
+	}
+	return x.live.base
+}
 
 // liveEM is an EM fit kept open for single answers: the posterior T, the
 // expected counts C and cc it gives, and the tables L and prior that the
@@ -218,9 +202,9 @@ type liveEM struct {
 	acc       []float64
 }
 
-func newLiveEM(m confusionModel, s *emState, d *Dataset, rows int) *liveEM {
+func newLiveEM(m confusionModel, s *emState, d *Dataset, classes map[string]int32, rows int) *liveEM {
 	K, W := s.K, s.W
-	l := &liveEM{m: m, K: K, W: W, base: d, classes: classIndexes(d), extra: map[int32][]int32{}, rows: rows,
+	l := &liveEM{m: m, K: K, W: W, base: d, classes: classes, extra: map[int32][]int32{}, rows: rows,
 		fitted: rows, acc: make([]float64, K)}
 	l.T = append([]float64(nil), s.T...) // the Result keeps its own
 	l.C, l.cc = s.C[0], s.cc[0]
@@ -310,15 +294,6 @@ func (l *liveEM) share(codes []int32, post []float64, sign float64) {
 	for t, p := range post {
 		l.cc[t] += sign * p
 	}
-}
-
-// classIndexes maps a dataset's class names to their indices.
-func classIndexes(d *Dataset) map[string]int32 {
-	m := make(map[string]int32, len(d.Classes))
-	for i, c := range d.Classes {
-		m[c] = int32(i)
-	}
-	return m
 }
 
 func sameStrings(a, b []string) bool {
