@@ -240,6 +240,8 @@ func accuracy(dir string, repeats int) {
 		rows, err := truth.BenchDir(dir, cfg)
 		check(err)
 		truth.WriteBenchTable(os.Stdout, rows, nil)
+		fmt.Println()
+		truth.WriteAutoSignificance(os.Stdout, rows, nil)
 		fmt.Printf("\n(%.0f s)\n\n", time.Since(t0).Seconds())
 	}
 }

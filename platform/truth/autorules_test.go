@@ -492,6 +492,37 @@ func TestAutoRulesOnRealSets(t *testing.T) {
 	logLoss := func(row []float64, g int32) float64 { return -math.Log(math.Max(row[g], 1e-6)) }
 	rules = append(rules, rule{name: "mcs brier", pick: mcsScore(brier, false)}, rule{name: "mcs brier byscore", pick: mcsScore(brier, true)},
 		rule{name: "mcs logloss", pick: mcsScore(logLoss, false)}, rule{name: "mcs logloss byscore", pick: mcsScore(logLoss, true)})
+	// Parsimony inside the confidence set (session 15): where the controls cannot tell the
+	// kept candidates apart, take the simplest one (fewest parameters) rather than their
+	// average; or take majority vote alone when it is kept, the average otherwise. Both
+	// aim at "at or above majority vote": on CrowdScale_fact every quality-aware method agrees
+	// with majority vote on all gold items but one 3–3 tie, which majority vote scores ½.
+	occamOrder := []string{"mv", "wawa", "onecoin", "bwa", "glad", "mace", "ds", "ibcc", "ebcc"}
+	mcsOccam := func(mvOnly bool) func(fold rulesFold, K int) []float64 {
+		return func(fold rulesFold, K int) []float64 {
+			best := xBest(fold.OOF, fold.CtlTruth, K)
+			kept := confidenceSet(fold.OOF, fold.CtlTruth, K, best, confidenceZ)
+			w := make([]float64, len(autoCandidates))
+			if mvOnly {
+				if mv := autoIndex("mv"); kept[mv] > 0 {
+					w[mv] = 1
+					return w
+				}
+				for j, c := range kept {
+					w[j] = float64(c)
+				}
+				return w
+			}
+			for _, m := range occamOrder {
+				if j := autoIndex(m); kept[j] > 0 {
+					w[j] = 1
+					return w
+				}
+			}
+			return w
+		}
+	}
+	rules = append(rules, rule{name: "mcs occam single", pick: mcsOccam(false)}, rule{name: "mcs mv-if-kept", pick: mcsOccam(true)})
 	rules = append(rules, rule{name: "linpool EM", pick: func(fold rulesFold, K int) []float64 { return xLinpoolFit(fold.OOF, fold.CtlTruth, K) }})
 	rules = append(rules, rule{name: "equal linear", pick: func(fold rulesFold, K int) []float64 {
 		w := make([]float64, len(autoCandidates))

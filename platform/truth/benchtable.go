@@ -3,6 +3,7 @@ package truth
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -20,6 +21,12 @@ type BenchRow struct {
 	Accuracy                map[string]float64 // by method, "auto" included
 	Chosen                  string             // auto's pick
 	Seconds                 float64            // all methods together
+
+	// itemHits[m] holds method m's hit on every scored item (1, 1/t for a
+	// t-way tie that includes the gold, 0), in the same item order for
+	// every method: each gold item once per repeat. AutoVersus pairs them.
+	itemHits map[string][]float64
+	repeats  int
 }
 
 // BenchConfig says how the table is made.
@@ -52,7 +59,8 @@ func BenchDir(dir string, cfg BenchConfig) ([]BenchRow, error) {
 	}
 	var rows []BenchRow
 	for _, e := range ents {
-		if !e.IsDir() {
+		// os.Stat follows a symbolic link to a dataset folder (DirEntry.IsDir does not)
+		if st, err := os.Stat(filepath.Join(dir, e.Name())); err != nil || !st.IsDir() {
 			continue
 		}
 		a := filepath.Join(dir, e.Name(), "answers.csv")
@@ -116,24 +124,29 @@ func BenchOne(name, answers, goldPath string, cfg BenchConfig) (BenchRow, error)
 	if folds <= 1 {
 		folds = 5
 	}
+	repeats := max(cfg.Repeats, 1)
 	row := BenchRow{Dataset: name, Items: d.NumItems(), Workers: d.NumWorkers(), Labels: d.NumLabels(),
-		Classes: d.NumClasses(), Gold: len(gold.Class), Accuracy: map[string]float64{}}
+		Classes: d.NumClasses(), Gold: len(gold.Class), Accuracy: map[string]float64{},
+		itemHits: map[string][]float64{}, repeats: repeats}
 	var keys []int
 	picks := map[string]int{}
 	t0 := time.Now()
 	methods := append(append([]string(nil), cfg.Methods...), "auto")
-	repeats := max(cfg.Repeats, 1)
 	for rep := range repeats {
 		seed := cfg.Seed + int64(rep)
 		keys = sortedKeys(gold.Class)
 		rng := rand.New(rand.NewSource(seed))
 		rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-		if err := benchFolds(d, keys, gold, folds, methods, cfg.Unsupervised, seed, row.Accuracy, picks); err != nil {
+		if err := benchFolds(d, keys, gold, folds, methods, cfg.Unsupervised, seed, row.itemHits, picks); err != nil {
 			return row, err
 		}
 	}
-	for m := range row.Accuracy {
-		row.Accuracy[m] /= float64(len(keys) * repeats)
+	for m, hs := range row.itemHits {
+		sum := 0.0
+		for _, h := range hs {
+			sum += h
+		}
+		row.Accuracy[m] = sum / float64(len(keys)*repeats)
 	}
 	row.Controls = len(keys) - len(keys)/folds
 	var ps []string
@@ -158,16 +171,13 @@ func BenchOne(name, answers, goldPath string, cfg BenchConfig) (BenchRow, error)
 
 // benchFolds runs one nested cross-validation over the gold items in keys'
 // order: for each fold, every method gets the other folds as control items
-// and its correct held-out items are added to hits (auto's picks to picks).
-func benchFolds(d *Dataset, keys []int, gold *Gold, folds int, methods []string, unsupervised bool, seed int64, hits map[string]float64, picks map[string]int) error {
+// and its hits on the held-out items are appended to hits[method] (auto's
+// picks counted in picks).
+func benchFolds(d *Dataset, keys []int, gold *Gold, folds int, methods []string, unsupervised bool, seed int64, hits map[string][]float64, picks map[string]int) error {
 	for f := 0; f < folds; f++ {
 		ctl := &Gold{Class: map[int]int32{}}
-		eval := &Gold{Class: map[int]int32{}}
 		for j, it := range keys {
-			c := gold.Class[it]
-			if j%folds == f {
-				eval.Class[it] = c
-			} else if c >= 0 {
+			if c := gold.Class[it]; j%folds != f && c >= 0 {
 				ctl.Class[it] = c
 			}
 		}
@@ -179,8 +189,11 @@ func benchFolds(d *Dataset, keys []int, gold *Gold, folds int, methods []string,
 			if err != nil {
 				return err
 			}
-			acc, n := Accuracy(r, eval, nil)
-			hits[m] += acc * float64(n)
+			for j, it := range keys {
+				if j%folds == f {
+					hits[m] = append(hits[m], r.hit(it, gold.Class[it]))
+				}
+			}
 			if m == "auto" {
 				picks[r.Chosen]++
 			}
@@ -189,8 +202,73 @@ func benchFolds(d *Dataset, keys []int, gold *Gold, folds int, methods []string,
 	return nil
 }
 
+// Comparison is auto against another method, item by item, on the items a
+// row scored: the paired view that tells a real gap from the luck of which
+// items a set happens to hold.
+type Comparison struct {
+	Method string
+	// OtherOnly counts the items where the other method is right and auto
+	// wrong, AutoOnly the reverse (a tie counts its share): items a split,
+	// averaged over the repeats.
+	OtherOnly, AutoOnly float64
+	// Gap = OtherOnly − AutoOnly: how many items a split auto is behind
+	// (negative: ahead).
+	Gap float64
+	// Z is McNemar's statistic on these counts (one split's: each item is
+	// scored once per repeat, so pooling the repeats would not add
+	// independent evidence), with Edwards' continuity correction as R's
+	// mcnemar.test applies by default: z = (|b − c| − 1) / √(b + c), signed.
+	// Without the correction a gap of 3 items to none reads z = 1.73, where
+	// the exact one-sided binomial test gives p = 0.125. Positive: the other
+	// method is ahead; above SignificantZ it is ahead by more than chance
+	// (one-sided 5%).
+	Z float64
+}
+
+// SignificantZ is the one-sided 5% point of the normal distribution.
+const SignificantZ = 1.645
+
+// AutoVersus compares auto with method on the row's scored items; false
+// when the row did not run both.
+func (r BenchRow) AutoVersus(method string) (Comparison, bool) {
+	c := Comparison{Method: method}
+	au, o := r.itemHits["auto"], r.itemHits[method]
+	if len(au) == 0 || len(au) != len(o) {
+		return c, false
+	}
+	for q, h := range au {
+		if d := o[q] - h; d > 0 {
+			c.OtherOnly += d
+		} else {
+			c.AutoOnly -= d
+		}
+	}
+	reps := float64(max(r.repeats, 1))
+	c.OtherOnly /= reps
+	c.AutoOnly /= reps
+	c.Gap = c.OtherOnly - c.AutoOnly
+	if d := math.Abs(c.Gap) - 1; d > 0 {
+		c.Z = math.Copysign(d/math.Sqrt(c.OtherOnly+c.AutoOnly), c.Gap)
+	}
+	return c, true
+}
+
+// Best is the method of methods with the highest accuracy on the row (the
+// first of them on a tie).
+func (r BenchRow) Best(methods []string) string {
+	best := ""
+	for _, m := range methods {
+		if a, ok := r.Accuracy[m]; ok && (best == "" || a > r.Accuracy[best]) {
+			best = m
+		}
+	}
+	return best
+}
+
 // WriteBenchTable prints rows as a Markdown table, accuracies in percent,
-// the best method of each row in bold.
+// the best method of each row in bold, and a last row with each column's
+// mean over the sets (every set weighs the same, as in the literature's
+// tables).
 func WriteBenchTable(w io.Writer, rows []BenchRow, methods []string) {
 	if methods == nil {
 		methods = CategoricalMethods
@@ -198,20 +276,71 @@ func WriteBenchTable(w io.Writer, rows []BenchRow, methods []string) {
 	cols := append(append([]string(nil), methods...), "auto")
 	fmt.Fprintf(w, "| dataset | items | workers | labels | K | gold | control/fold | %s | auto picks | time s |\n", strings.Join(cols, " | "))
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|%s---|---:|\n", strings.Repeat("---:|", len(cols)))
-	for _, r := range rows {
+	cells := func(acc map[string]float64) string {
 		best := 0.0
 		for _, m := range methods {
-			best = max(best, r.Accuracy[m])
+			best = max(best, acc[m])
 		}
-		var cells []string
+		var cs []string
 		for _, c := range cols {
-			s := fmt.Sprintf("%.2f", 100*r.Accuracy[c])
-			if r.Accuracy[c] >= best-1e-12 {
+			s := fmt.Sprintf("%.2f", 100*acc[c])
+			if acc[c] >= best-1e-12 {
 				s = "**" + s + "**"
 			}
-			cells = append(cells, s)
+			cs = append(cs, s)
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d | %s | %s | %.2f |\n", r.Dataset, r.Items, r.Workers, r.Labels,
-			r.Classes, r.Gold, r.Controls, strings.Join(cells, " | "), r.Chosen, r.Seconds)
+		return strings.Join(cs, " | ")
 	}
+	mean := map[string]float64{}
+	seconds := 0.0
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d | %s | %s | %.2f |\n", r.Dataset, r.Items, r.Workers, r.Labels,
+			r.Classes, r.Gold, r.Controls, cells(r.Accuracy), r.Chosen, r.Seconds)
+		for _, c := range cols {
+			mean[c] += r.Accuracy[c] / float64(len(rows))
+		}
+		seconds += r.Seconds
+	}
+	if len(rows) > 1 {
+		fmt.Fprintf(w, "| mean of %d sets | | | | | | | %s | | %.2f |\n", len(rows), cells(mean), seconds)
+	}
+}
+
+// WriteAutoSignificance prints, per row, auto against the row's best method
+// and against majority vote, item by item (see Comparison): how many items
+// a split auto is behind and McNemar's z. A gap whose z stays below
+// SignificantZ is within the luck of which items the set holds.
+func WriteAutoSignificance(w io.Writer, rows []BenchRow, methods []string) {
+	if methods == nil {
+		methods = CategoricalMethods
+	}
+	fmt.Fprintf(w, "| dataset | best method | auto behind it, items a split | only it right / only auto, a split | z | auto behind mv, items a split | only mv right / only auto, a split | z |\n")
+	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|\n")
+	var zBest, zMV Comparison
+	var zBestSet, zMVSet string
+	cell := func(c Comparison, ok bool) string {
+		if !ok {
+			return "— | — | —"
+		}
+		return fmt.Sprintf("%.1f | %.1f / %.1f | %.2f", c.Gap, c.OtherOnly, c.AutoOnly, c.Z)
+	}
+	for _, r := range rows {
+		b, okB := r.AutoVersus(r.Best(methods))
+		v, okV := r.AutoVersus("mv")
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.Dataset, b.Method, cell(b, okB), cell(v, okV))
+		if okB && (zBestSet == "" || b.Z > zBest.Z) {
+			zBest, zBestSet = b, r.Dataset
+		}
+		if okV && (zMVSet == "" || v.Z > zMV.Z) {
+			zMV, zMVSet = v, r.Dataset
+		}
+	}
+	largest := func(c Comparison, set string) string {
+		if set == "" {
+			return "not run"
+		}
+		return fmt.Sprintf("%.2f (%s, %s)", c.Z, set, c.Method)
+	}
+	fmt.Fprintf(w, "\nLargest z against the best method: %s; against majority vote: %s. Significant (one-sided 5%%): z > %.3f.\n",
+		largest(zBest, zBestSet), largest(zMV, zMVSet), SignificantZ)
 }

@@ -19,10 +19,16 @@ const crowdDir = "../../../shared/datasets/crowd"
 // 0.5 point of the best method on 9 of 14 sets, 0.57–0.67 behind on CF,
 // CF_amt, MS, SP_amt and TEMP, and at or above majority vote everywhere but
 // CrowdScale_fact (half an item of 576 below). On five splits, the table to
-// compare by, it is within 0.5 point on 13 of 14; one split moves sets in
+// compare by, it is within 0.5 point on 12–13 of 14; one split moves sets in
 // and out by a point. The bar (never below MV, within 0.5 point
 // everywhere) is NOT met; this test guards the measured level so a
-// regression shows.
+// regression shows: no set where majority vote is ahead of auto by more
+// than chance (McNemar, one-sided 5%: the largest z is 0), and auto's mean
+// accuracy over the 14 sets the highest of all the columns (88.75% against
+// ebcc's 88.32%). Against each set's best method the same test is logged,
+// not asserted: on this split mace is ahead on TREC, 15 items to 3 of
+// 2,275 (z 2.59, the best picked afterwards from ten columns); on five
+// splits that gap is 5.4 items a split (z 0.91).
 func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 	if _, err := os.Stat(crowdDir); err != nil {
 		if os.Getenv("CI") != "" {
@@ -64,6 +70,28 @@ func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 	}
 	if within < 9 {
 		t.Errorf("auto within 0.5 point of the best method on %d of 14 sets, measured 9", within)
+	}
+	var sig strings.Builder
+	WriteAutoSignificance(&sig, rows, nil)
+	t.Log("\n" + sig.String())
+	mean := map[string]float64{}
+	for _, r := range rows {
+		c, ok := r.AutoVersus("mv")
+		if !ok {
+			t.Fatalf("%s: no item hits for auto and mv", r.Dataset)
+		}
+		if c.Z > SignificantZ {
+			t.Errorf("%s: majority vote ahead of auto by %.1f items (%.1f to %.1f), McNemar z %.2f > %.3f", r.Dataset,
+				c.Gap, c.OtherOnly, c.AutoOnly, c.Z, SignificantZ)
+		}
+		for m, a := range r.Accuracy {
+			mean[m] += a / float64(len(rows))
+		}
+	}
+	for _, m := range CategoricalMethods {
+		if mean[m] > mean["auto"] {
+			t.Errorf("mean accuracy over the sets: %s %.2f%%, above auto's %.2f%%", m, 100*mean[m], 100*mean["auto"])
+		}
 	}
 }
 

@@ -191,7 +191,6 @@ func Accuracy(r *Result, gold *Gold, skip *Gold) (float64, int) {
 	if gold == nil || len(gold.Class) == 0 {
 		return math.NaN(), 0
 	}
-	K := r.K
 	sum, n := 0.0, 0
 	for it, g := range gold.Class {
 		if skip != nil {
@@ -200,25 +199,27 @@ func Accuracy(r *Result, gold *Gold, skip *Gold) (float64, int) {
 			}
 		}
 		n++
-		if g < 0 || r.Label[it] < 0 {
-			continue
-		}
-		p := r.Posterior[it*K : it*K+K]
-		top := p[r.Label[it]]
-		tied := 0
-		for _, v := range p {
-			if isTop(v, top) {
-				tied++
-			}
-		}
-		if isTop(p[g], top) {
-			sum += 1 / float64(tied)
-		}
+		sum += r.hit(it, g)
 	}
 	if n == 0 {
 		return math.NaN(), 0
 	}
 	return sum / float64(n), n
+}
+
+// hit scores item it against its gold class g: 1 when g is the top class,
+// 1/t when g is one of t classes tied at the top, 0 otherwise and for an
+// item with no answers (or a gold class no worker gave, g < 0).
+func (r *Result) hit(it int, g int32) float64 {
+	if g < 0 || r.Label[it] < 0 {
+		return 0
+	}
+	row := r.Posterior[it*r.K : it*r.K+r.K]
+	top, tied := topOf(row)
+	if isTop(row[g], top) {
+		return 1 / float64(tied)
+	}
+	return 0
 }
 
 // MAE is the mean absolute error of a numeric result on the gold items.

@@ -798,3 +798,64 @@ func TestLogSigmoids(t *testing.T) {
 		}
 	}
 }
+
+// AutoVersus pairs auto's hits with another method's item by item:
+// discordant counts per split, the gap, and McNemar's z with the continuity
+// correction; Best takes the first of the methods on a tie.
+func TestAutoVersusPairsItems(t *testing.T) {
+	row := BenchRow{Accuracy: map[string]float64{"mv": 0.5, "ds": 0.75, "glad": 0.75}, repeats: 1,
+		itemHits: map[string][]float64{
+			"auto": {1, 0, 0, 0.5, 1},
+			"ds":   {1, 1, 1, 0, 1},
+		}}
+	c, ok := row.AutoVersus("ds")
+	if !ok || c.OtherOnly != 2 || c.AutoOnly != 0.5 || c.Gap != 1.5 {
+		t.Fatalf("got %+v, %v; want 2 items only ds gets right, 0.5 only auto, gap 1.5", c, ok)
+	}
+	if want := 0.5 / math.Sqrt(2.5); math.Abs(c.Z-want) > 1e-12 {
+		t.Fatalf("z %.6f, want (|2 − 0.5| − 1)/√2.5 = %.6f", c.Z, want)
+	}
+	if _, ok := row.AutoVersus("mv"); ok {
+		t.Fatal("mv has no item hits in this row, so there is nothing to pair")
+	}
+	// Two repeats of the same items: the same split's counts, so the same z.
+	row.repeats = 2
+	row.itemHits["auto"] = append(row.itemHits["auto"], row.itemHits["auto"]...)
+	row.itemHits["ds"] = append(row.itemHits["ds"], row.itemHits["ds"]...)
+	if c2, _ := row.AutoVersus("ds"); c2 != c {
+		t.Fatalf("two repeats of one split: %+v, want %+v", c2, c)
+	}
+	// Auto ahead by less than the correction: z is 0, not negative.
+	row.repeats = 1
+	row.itemHits = map[string][]float64{"auto": {1, 0}, "ds": {0, 0.5}}
+	if c, _ := row.AutoVersus("ds"); c.Gap != -0.5 || c.Z != 0 {
+		t.Fatalf("got %+v, want gap −0.5 and z 0", c)
+	}
+	if b := row.Best([]string{"mv", "ds", "glad"}); b != "ds" {
+		t.Fatalf("best %q, want ds (first of the two at 0.75)", b)
+	}
+}
+
+// Without enough control items to cross-validate on, auto runs the
+// ensemble (the robust default: bench/truth/README.md, unsupervised table),
+// with whatever control items there are clamped.
+func TestAutoWithoutControlsRunsTheEnsemble(t *testing.T) {
+	d, g := Synthesize(SynthConfig{Items: 600, Workers: 30, Classes: 3, Labels: 3000, AccMin: 0.55, AccMax: 0.9, Spammers: 0.2, Seed: 5})
+	few := &Gold{Class: map[int]int32{}}
+	for _, it := range sortedKeys(g.Class)[:minControlForCV-1] {
+		few.Class[it] = g.Class[it]
+	}
+	for _, ctl := range []*Gold{nil, few} {
+		a, err := Aggregate(d, "auto", Options{Control: ctl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Aggregate(d, "ensemble", Options{Control: ctl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Method != "auto" || a.Chosen != "ensemble" || !reflect.DeepEqual(a.Posterior, e.Posterior) {
+			t.Fatalf("%d control items: auto chose %q (method %q); want the ensemble's posteriors", ctl.Len(), a.Chosen, a.Method)
+		}
+	}
+}

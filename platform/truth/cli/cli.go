@@ -287,7 +287,11 @@ func benchCmd() *cobra.Command {
 		Use:   "bench DIR",
 		Short: "Run every method on every dataset folder (answers.csv + gold.csv) under DIR and print the accuracy table",
 		Long: `Run every method on every dataset folder under DIR and print a Markdown table:
-dataset, items, workers, labels, one accuracy column per method, auto, time.
+dataset, items, workers, labels, one accuracy column per method, auto, time,
+and a last row with each column's mean over the sets. A second table pairs
+auto with each set's best method and with majority vote item by item: how
+many items a split auto is behind, and McNemar's z (above 1.645 the other is
+ahead by more than chance, one-sided 5%).
 
 Accuracy is measured by nested cross-validation over each set's gold items:
 for each of --folds folds, every method gets the other folds as control items
@@ -307,7 +311,10 @@ point on a small set.`,
 			if err != nil {
 				return err
 			}
-			truth.WriteBenchTable(cmd.OutOrStdout(), rows, cfg.Methods)
+			out := cmd.OutOrStdout()
+			truth.WriteBenchTable(out, rows, cfg.Methods)
+			fmt.Fprintln(out)
+			truth.WriteAutoSignificance(out, rows, cfg.Methods)
 			return nil
 		},
 	}

@@ -98,4 +98,19 @@ func TestBenchTable(t *testing.T) {
 	if !strings.Contains(out, "| dataset | items | workers | labels |") || !strings.Contains(out, "| s1 | 300 | 20 | 1500 |") || !strings.Contains(out, "auto") {
 		t.Fatalf("table:\n%s", out)
 	}
+	// One set: no mean row; the paired comparison names the set and the best of mv and ds.
+	if strings.Contains(out, "| mean of") || !strings.Contains(out, "| dataset | best method | auto behind it") ||
+		!strings.Contains(out, "Largest z against the best method:") {
+		t.Fatalf("table:\n%s", out)
+	}
+	if err := os.Symlink(filepath.Join(dir, "s1"), filepath.Join(dir, "s2")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, "bench", dir, "--methods", "mv,ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "| s2 | 300 | 20 | 1500 |") || !strings.Contains(out, "| mean of 2 sets |") {
+		t.Fatalf("a linked dataset folder is a dataset too, and two sets get a mean row:\n%s", out)
+	}
 }
