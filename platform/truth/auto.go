@@ -112,7 +112,8 @@ func average(d *Dataset, rs []*Result, weights []float64) *Result {
 // only BenchmarkAutoSchedule sets it, to compare the two side by side.
 var autoFoldBarrier = false
 
-// autoFallback is used when there are too few control items to choose by.
+// AutoDefault is the method auto runs when there are fewer than
+// AutoMinControl control items to choose by.
 // With nothing to choose on, the default should be the method that does
 // well on every kind of crowd, not the best on some: on the 14 real sets
 // without control items the ensemble's mean accuracy is 86.47% (ebcc 86.51,
@@ -120,10 +121,10 @@ var autoFoldBarrier = false
 // set's best method the smallest of all, 5.3 points (ebcc 8.9 on Web, ibcc
 // 9.2 on ZenCrowd_us, bwa 10.6 on TREC). It costs its eight members' time:
 // about 100 s at 10M answers, where ds takes 0.3 s (bench/truth/README.md).
-const autoFallback = "ensemble"
+const AutoDefault = "ensemble"
 
-// minControlForCV is the least number of control items auto cross-validates on.
-const minControlForCV = 10
+// AutoMinControl is the least number of control items auto cross-validates on.
+const AutoMinControl = 10
 
 // auto picks a method per dataset by cross-validation on the control items:
 // the control items are split into folds; each candidate runs with all but
@@ -136,12 +137,12 @@ const minControlForCV = 10
 // leaders apart, their average is the low-variance choice.
 func auto(d *Dataset, o Options) (*Result, error) {
 	control := o.Control
-	if control == nil || len(control.Class) < minControlForCV {
-		r, err := Aggregate(d, autoFallback, o)
+	if control == nil || len(control.Class) < AutoMinControl {
+		r, err := Aggregate(d, AutoDefault, o)
 		if err != nil {
 			return nil, err
 		}
-		r.Chosen = autoFallback
+		r.Chosen = AutoDefault
 		r.Method = "auto"
 		return r, nil
 	}

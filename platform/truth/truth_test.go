@@ -842,7 +842,7 @@ func TestAutoVersusPairsItems(t *testing.T) {
 func TestAutoWithoutControlsRunsTheEnsemble(t *testing.T) {
 	d, g := Synthesize(SynthConfig{Items: 600, Workers: 30, Classes: 3, Labels: 3000, AccMin: 0.55, AccMax: 0.9, Spammers: 0.2, Seed: 5})
 	few := &Gold{Class: map[int]int32{}}
-	for _, it := range sortedKeys(g.Class)[:minControlForCV-1] {
+	for _, it := range sortedKeys(g.Class)[:AutoMinControl-1] {
 		few.Class[it] = g.Class[it]
 	}
 	for _, ctl := range []*Gold{nil, few} {

@@ -114,3 +114,28 @@ func TestBenchTable(t *testing.T) {
 		t.Fatalf("a linked dataset folder is a dataset too, and two sets get a mean row:\n%s", out)
 	}
 }
+
+// auto with too few control items says so before it runs, and what it runs
+// instead; with enough it cross-validates and says nothing.
+func TestAutoWithoutControlsWarns(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := run(t, "synth", "--out", dir, "--items", "200", "--workers", "15", "--labels", "1000", "--seed", "2"); err != nil {
+		t.Fatal(err)
+	}
+	a, g := filepath.Join(dir, "answers.csv"), filepath.Join(dir, "gold.csv")
+	out, errOut, err := run(t, "aggregate", "--answers", a, "--gold", g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "warning: auto: 0 control items, fewer than the 10") || !strings.Contains(errOut, "the ensemble of eight methods") ||
+		!strings.Contains(out, `"chosen": "ensemble"`) {
+		t.Fatalf("stderr:\n%s\nstdout:\n%s", errOut, out)
+	}
+	out, errOut, err = run(t, "aggregate", "--answers", a, "--gold", g, "--control-fraction", "0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errOut, "control items, fewer than") || !strings.Contains(out, `"cv_accuracy"`) {
+		t.Fatalf("with 100 control items auto cross-validates:\nstderr:\n%s\nstdout:\n%s", errOut, out)
+	}
+}
