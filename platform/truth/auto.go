@@ -279,13 +279,23 @@ func autoIndex(m string) int {
 func itemHits(oof []float64, truth []int32, K int) []float64 {
 	h := make([]float64, len(truth))
 	for q, g := range truth {
-		row := oof[q*K : q*K+K]
-		top, tied := topOf(row)
-		if g >= 0 && isTop(row[g], top) {
-			h[q] = 1 / float64(tied)
-		}
+		h[q] = rowHit(oof[q*K:q*K+K], g)
 	}
 	return h
+}
+
+// rowHit scores one posterior row against the gold class g: 1 when g is the
+// top class, 1/t when g is one of t classes tied at the top, else 0 (and 0
+// for g < 0, a gold class no worker gave).
+func rowHit(row []float64, g int32) float64 {
+	if g < 0 {
+		return 0
+	}
+	top, tied := topOf(row)
+	if isTop(row[g], top) {
+		return 1 / float64(tied)
+	}
+	return 0
 }
 
 // topOf returns the largest value of row and how many entries tie with it.

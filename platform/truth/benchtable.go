@@ -291,19 +291,27 @@ func WriteBenchTable(w io.Writer, rows []BenchRow, methods []string) {
 		}
 		return strings.Join(cs, " | ")
 	}
-	mean := map[string]float64{}
 	seconds := 0.0
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d | %s | %s | %.2f |\n", r.Dataset, r.Items, r.Workers, r.Labels,
 			r.Classes, r.Gold, r.Controls, cells(r.Accuracy), r.Chosen, r.Seconds)
-		for _, c := range cols {
-			mean[c] += r.Accuracy[c] / float64(len(rows))
-		}
 		seconds += r.Seconds
 	}
 	if len(rows) > 1 {
-		fmt.Fprintf(w, "| mean of %d sets | | | | | | | %s | | %.2f |\n", len(rows), cells(mean), seconds)
+		fmt.Fprintf(w, "| mean of %d sets | | | | | | | %s | | %.2f |\n", len(rows), cells(MeanAccuracy(rows)), seconds)
 	}
+}
+
+// MeanAccuracy is each method's accuracy averaged over the rows, every set
+// weighing the same.
+func MeanAccuracy(rows []BenchRow) map[string]float64 {
+	mean := map[string]float64{}
+	for _, r := range rows {
+		for m, a := range r.Accuracy {
+			mean[m] += a / float64(len(rows))
+		}
+	}
+	return mean
 }
 
 // WriteAutoSignificance prints, per row, auto against the row's best method

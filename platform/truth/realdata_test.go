@@ -74,7 +74,6 @@ func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 	var sig strings.Builder
 	WriteAutoSignificance(&sig, rows, nil)
 	t.Log("\n" + sig.String())
-	mean := map[string]float64{}
 	for _, r := range rows {
 		c, ok := r.AutoVersus("mv")
 		if !ok {
@@ -84,10 +83,8 @@ func TestRealDatasetsAutoVersusMethods(t *testing.T) {
 			t.Errorf("%s: majority vote ahead of auto by %.1f items (%.1f to %.1f), McNemar z %.2f > %.3f", r.Dataset,
 				c.Gap, c.OtherOnly, c.AutoOnly, c.Z, SignificantZ)
 		}
-		for m, a := range r.Accuracy {
-			mean[m] += a / float64(len(rows))
-		}
 	}
+	mean := MeanAccuracy(rows)
 	for _, m := range CategoricalMethods {
 		if mean[m] > mean["auto"] {
 			t.Errorf("mean accuracy over the sets: %s %.2f%%, above auto's %.2f%%", m, 100*mean[m], 100*mean["auto"])

@@ -207,19 +207,13 @@ func Accuracy(r *Result, gold *Gold, skip *Gold) (float64, int) {
 	return sum / float64(n), n
 }
 
-// hit scores item it against its gold class g: 1 when g is the top class,
-// 1/t when g is one of t classes tied at the top, 0 otherwise and for an
-// item with no answers (or a gold class no worker gave, g < 0).
+// hit scores item it against its gold class g as rowHit does, and 0 for an
+// item with no answers.
 func (r *Result) hit(it int, g int32) float64 {
-	if g < 0 || r.Label[it] < 0 {
+	if r.Label[it] < 0 {
 		return 0
 	}
-	row := r.Posterior[it*r.K : it*r.K+r.K]
-	top, tied := topOf(row)
-	if isTop(row[g], top) {
-		return 1 / float64(tied)
-	}
-	return 0
+	return rowHit(r.Posterior[it*r.K:it*r.K+r.K], g)
 }
 
 // MAE is the mean absolute error of a numeric result on the gold items.
