@@ -63,3 +63,22 @@ func (a *Artifact) DeployData(args ...any) ([]byte, error) {
 	}
 	return append(append([]byte(nil), a.Bytecode...), enc...), nil
 }
+
+//go:embed addresses.json
+var addressesJSON []byte
+
+// PrecompileAddresses are the fixed addresses of the protocol precompiles (addresses.json).
+type PrecompileAddresses struct {
+	Registry  string `json:"registry"`
+	Licensing string `json:"licensing"`
+	Royalty   string `json:"royalty"`
+}
+
+// Addresses reads addresses.json.
+func Addresses() PrecompileAddresses {
+	var a PrecompileAddresses
+	if err := json.Unmarshal(addressesJSON, &a); err != nil {
+		panic(err)
+	}
+	return a
+}

@@ -19,6 +19,7 @@ import (
 	"sahara/chain/x/licensing/types"
 	"sahara/chain/x/modkit"
 	registrytypes "sahara/chain/x/registry/types"
+	royaltytypes "sahara/chain/x/royalty/types"
 )
 
 // Registry is what licensing reads from the asset registry.
@@ -29,7 +30,7 @@ type Registry interface {
 
 // Royalty receives mint fees into the asset's vault.
 type Royalty interface {
-	Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) (sdk.Coins, error)
+	PayFor(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins, reason string) (sdk.Coins, error)
 }
 
 type Keeper struct {
@@ -86,6 +87,14 @@ func event(ctx context.Context, name string, kv ...string) {
 
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
 
+// coinString is a coin for an event: "" when unset (a zero Coin's String panics on a nil amount).
+func coinString(c sdk.Coin) string {
+	if c.Amount.IsNil() || c.Denom == "" {
+		return ""
+	}
+	return c.String()
+}
+
 // CreateTerms stores terms, or returns the id of identical terms stored before.
 func (k *Keeper) CreateTerms(ctx context.Context, t types.Terms) (id uint64, created bool, err error) {
 	if t, err = t.Normalize(); err != nil {
@@ -106,7 +115,10 @@ func (k *Keeper) CreateTerms(ctx context.Context, t types.Terms) (id uint64, cre
 	if err := k.TermsByHash.Set(ctx, h, id); err != nil {
 		return 0, false, err
 	}
-	event(ctx, "terms_created", "terms_id", u64(id))
+	event(ctx, "terms_created", "terms_id", u64(id), "commercial", strconv.FormatBool(t.CommercialUse),
+		"derivatives", strconv.FormatBool(t.DerivativesAllowed), "rev_share_bps", u64(uint64(t.DerivativeRevShareBps)),
+		"mint_fee", coinString(t.MintFee), "per_call", coinString(t.PerCallPrice), "duration", u64(t.DurationSeconds),
+		"transferable", strconv.FormatBool(t.Transferable), "supply_cap", u64(t.SupplyCap), "revocable", strconv.FormatBool(t.Revocable))
 	return id, true, nil
 }
 
@@ -214,7 +226,7 @@ func (k *Keeper) Mint(ctx context.Context, in MintInput) (uint64, error) {
 		return 0, errors.Wrapf(types.ErrSupply, "all %d licenses of asset %d under terms %d are minted", t.SupplyCap, in.AssetID, in.TermsID)
 	}
 	if t.MintFee.IsPositive() {
-		if _, err := k.royalty.Pay(ctx, in.Minter, in.AssetID, sdk.NewCoins(t.MintFee)); err != nil {
+		if _, err := k.royalty.PayFor(ctx, in.Minter, in.AssetID, sdk.NewCoins(t.MintFee), royaltytypes.ReasonLicenseFee); err != nil {
 			return 0, errors.Wrap(err, "paying the mint fee")
 		}
 	}
@@ -245,7 +257,7 @@ func (k *Keeper) Mint(ctx context.Context, in MintInput) (uint64, error) {
 		return 0, err
 	}
 	event(ctx, "license_minted", "license_id", u64(id), "asset_id", u64(in.AssetID), "terms_id", u64(in.TermsID),
-		"holder", holder, "fee", t.MintFee.String())
+		"holder", holder, "fee", coinString(t.MintFee), "minted_at", strconv.FormatInt(l.MintedAt, 10), "expires_at", strconv.FormatInt(l.ExpiresAt, 10))
 	return id, nil
 }
 
@@ -293,7 +305,7 @@ func (k *Keeper) Transfer(ctx context.Context, holder sdk.AccAddress, id uint64,
 	if err := k.Licenses.Set(ctx, id, l); err != nil {
 		return err
 	}
-	event(ctx, "license_transferred", "license_id", u64(id), "to", l.Holder)
+	event(ctx, "license_transferred", "license_id", u64(id), "from", h, "to", l.Holder)
 	return nil
 }
 

@@ -4,7 +4,10 @@ package keeper
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"sort"
+	"strings"
 
 	"cosmossdk.io/collections"
 	"cosmossdk.io/core/address"
@@ -291,10 +294,29 @@ func (k *Keeper) Register(ctx context.Context, in RegisterInput) (uint64, error)
 			return 0, err
 		}
 	}
-	sdkCtx.EventManager().EmitEvent(sdk.NewEvent("sahara.registry.v1.asset_registered",
+	// The event carries the whole record, so an indexer needs no query to follow the registry:
+	// edges "parent:EDGE:license:share", holders "address:shares", lineage "ancestor:share:depth".
+	var edgeList, holderList, lineage []string
+	for _, e := range edges {
+		edgeList = append(edgeList, fmt.Sprintf("%d:%s:%d:%d", e.ParentId, e.EdgeType, e.LicenseId, e.Share))
+	}
+	for _, h := range holders {
+		a, err := k.addrs.BytesToString(h.Addr)
+		if err != nil {
+			return 0, err
+		}
+		holderList = append(holderList, a+":"+u64(h.Shares))
+	}
+	for _, aid := range ids {
+		lineage = append(lineage, fmt.Sprintf("%d:%d:%d", aid, flat[aid].share, flat[aid].depth))
+	}
+	sdkCtx.EventManager().EmitEvent(sdk.NewEvent(types.EventAssetRegistered,
 		sdk.NewAttribute("id", u64(id)), sdk.NewAttribute("kind", in.Kind.String()), sdk.NewAttribute("owner", owner),
 		sdk.NewAttribute("parents", u64(uint64(len(edges)))), sdk.NewAttribute("ancestors", u64(uint64(len(ids)))),
-		sdk.NewAttribute("royalty_stack", u64(stack))))
+		sdk.NewAttribute("royalty_stack", u64(stack)),
+		sdk.NewAttribute("name", in.Name), sdk.NewAttribute("uri", in.URI), sdk.NewAttribute("content_root", hex.EncodeToString(in.ContentRoot)),
+		sdk.NewAttribute("size", u64(in.Size)), sdk.NewAttribute("edges", strings.Join(edgeList, ",")),
+		sdk.NewAttribute("holders", strings.Join(holderList, ",")), sdk.NewAttribute("lineage", strings.Join(lineage, ","))))
 	return id, nil
 }
 
@@ -397,8 +419,9 @@ func (k *Keeper) AddVersion(ctx context.Context, sender sdk.AccAddress, id uint6
 	if err := k.Assets.Set(ctx, id, a); err != nil {
 		return 0, err
 	}
-	sdkCtx.EventManager().EmitEvent(sdk.NewEvent("sahara.registry.v1.version_added",
-		sdk.NewAttribute("id", u64(id)), sdk.NewAttribute("version", u64(uint64(a.Version)))))
+	sdkCtx.EventManager().EmitEvent(sdk.NewEvent(types.EventVersionAdded,
+		sdk.NewAttribute("id", u64(id)), sdk.NewAttribute("version", u64(uint64(a.Version))),
+		sdk.NewAttribute("uri", uri), sdk.NewAttribute("content_root", hex.EncodeToString(root)), sdk.NewAttribute("size", u64(size))))
 	return a.Version, nil
 }
 
@@ -422,8 +445,12 @@ func (k *Keeper) TransferOwnership(ctx context.Context, sender sdk.AccAddress, i
 	if err := k.Assets.Set(ctx, id, a); err != nil {
 		return err
 	}
-	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(sdk.NewEvent("sahara.registry.v1.ownership_transferred",
-		sdk.NewAttribute("id", u64(id)), sdk.NewAttribute("to", toStr)))
+	fromStr, err := k.addrs.BytesToString(sender)
+	if err != nil {
+		return err
+	}
+	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(sdk.NewEvent(types.EventOwnershipTransferred,
+		sdk.NewAttribute("id", u64(id)), sdk.NewAttribute("from", fromStr), sdk.NewAttribute("to", toStr)))
 	return nil
 }
 
@@ -470,7 +497,7 @@ func (k *Keeper) TransferShares(ctx context.Context, from sdk.AccAddress, id uin
 	}
 	toStr, _ := k.addrs.BytesToString(to)
 	fromStr, _ := k.addrs.BytesToString(from)
-	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(sdk.NewEvent("sahara.registry.v1.shares_transferred",
+	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(sdk.NewEvent(types.EventSharesTransferred,
 		sdk.NewAttribute("id", u64(id)), sdk.NewAttribute("from", fromStr), sdk.NewAttribute("to", toStr),
 		sdk.NewAttribute("shares", u64(amount))))
 	return nil

@@ -216,6 +216,12 @@ func (k *Keeper) vaults(ctx context.Context, assetID uint64) ([]types.Vault, err
 // the rest goes to the asset's shareholders. Gas is charged per ancestor credited. It returns what
 // went to the ancestors.
 func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins) (sdk.Coins, error) {
+	return k.PayFor(ctx, payer, assetID, amount, types.ReasonPayment)
+}
+
+// PayFor is Pay with the reason the paid event records (types.ReasonPayment, types.ReasonLicenseFee):
+// indexers tell a license's mint fee from a plain payment by it.
+func (k *Keeper) PayFor(ctx context.Context, payer sdk.AccAddress, assetID uint64, amount sdk.Coins, reason string) (sdk.Coins, error) {
 	for _, c := range amount {
 		if c.Amount.IsNil() {
 			return nil, errors.Wrapf(types.ErrInvalid, "amount: coin %q has no amount", c.Denom)
@@ -235,6 +241,10 @@ func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, 
 		return nil, err
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	payerStr, err := k.addrs.BytesToString(payer)
+	if err != nil {
+		return nil, err
+	}
 	up := sdk.NewCoins()
 	for _, c := range amount {
 		forwarded := math.ZeroInt()
@@ -262,9 +272,10 @@ func (k *Keeper) Pay(ctx context.Context, payer sdk.AccAddress, assetID uint64, 
 			return nil, err
 		}
 		up = up.Add(sdk.NewCoin(c.Denom, forwarded))
-		sdkCtx.EventManager().EmitEvent(sdk.NewEvent("sahara.royalty.v1.paid",
+		sdkCtx.EventManager().EmitEvent(sdk.NewEvent(types.EventPaid,
 			sdk.NewAttribute("asset_id", u64(assetID)), sdk.NewAttribute("amount", c.String()),
-			sdk.NewAttribute("to_ancestors", forwarded.String()), sdk.NewAttribute("ancestors", strconv.Itoa(ancestors))))
+			sdk.NewAttribute("to_ancestors", forwarded.String()), sdk.NewAttribute("ancestors", strconv.Itoa(ancestors)),
+			sdk.NewAttribute("payer", payerStr), sdk.NewAttribute("reason", reason)))
 	}
 	return up, nil
 }
@@ -394,7 +405,7 @@ func (k *Keeper) Claim(ctx context.Context, claimant sdk.AccAddress, startAfter 
 		}
 	}
 	c, _ := k.addrs.BytesToString(claimant)
-	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(sdk.NewEvent("sahara.royalty.v1.claimed",
+	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(sdk.NewEvent(types.EventClaimed,
 		sdk.NewAttribute("claimant", c), sdk.NewAttribute("amount", total.String()),
 		sdk.NewAttribute("assets", strconv.Itoa(len(assets))), sdk.NewAttribute("next", u64(next))))
 	return total, next, nil
