@@ -52,9 +52,12 @@ func (e endpoints) ports() (network.Ports, error) {
 
 // UpEnv is what a service started with `sahara up` is told.
 type UpEnv struct {
-	Home string // the chain's home; services keep their state under it
-	GRPC string // the node's gRPC address
-	Out  io.Writer
+	Home     string               // the chain's home; services keep their state under it
+	GRPC     string               // the node's gRPC address
+	CometRPC string               // the node's CometBFT RPC address (host:port)
+	EVMRPC   string               // the node's Ethereum JSON-RPC address (host:port)
+	Accounts []network.DevAccount // the dev accounts (dev mode)
+	Out      io.Writer
 }
 
 // UpService is a service `sahara up` runs beside the chain: it adds its
@@ -149,7 +152,7 @@ Ctrl-C stops the node cleanly.`,
 			args = append(args, "--log_level", lvl)
 			go announceReady(out, e.CometRPC)
 			for _, start := range starts {
-				if err := start(UpEnv{Home: home, GRPC: e.GRPC, Out: out}); err != nil {
+				if err := start(UpEnv{Home: home, GRPC: e.GRPC, CometRPC: e.CometRPC, EVMRPC: e.EVMRPC, Accounts: accs, Out: out}); err != nil {
 					return err
 				}
 			}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"sahara/chain/app"
+	chaincmd "sahara/chain/cmd"
+	"sahara/platform/db"
+	"sahara/platform/indexer"
+	"sahara/platform/store"
+	storecli "sahara/platform/store/cli"
+	"sahara/platform/web"
+)
+
+// platformService runs the platform beside the chain under `sahara up`: the blob store's HTTP API
+// (data in <home>/store), the indexer that follows the chain into the platform database
+// (<home>/platform.db, or --db postgres://…) and the web app on :8080. The store is opened once
+// and shared by its API and the web app's uploads.
+func platformService(f *pflag.FlagSet) func(chaincmd.UpEnv) error {
+	storeAddr := f.String("store-addr", "127.0.0.1:8090", `blob store HTTP API listen address ("" to not run it)`)
+	webAddr := f.String("web-addr", "127.0.0.1:8080", `web app listen address ("" to not run it, nor the indexer)`)
+	dsn := f.String("db", "", "platform database: a SQLite file or a postgres:// URL (default <home>/platform.db)")
+	maxUpload := f.Int64("web-max-upload", 256<<20, "largest file the web app accepts, in bytes")
+	return func(env chaincmd.UpEnv) error {
+		var st *store.Store
+		if *storeAddr != "" || *webAddr != "" {
+			dir := filepath.Join(env.Home, "store")
+			s, err := store.Open(dir)
+			if err != nil {
+				return fmt.Errorf("blob store in %s: %w", dir, err)
+			}
+			st = s
+		}
+		if *storeAddr != "" {
+			chain := storeChain
+			chain.GRPC = env.GRPC
+			ready := make(chan error, 1)
+			go func() {
+				err := storecli.Serve(context.Background(), storecli.ServeConfig{Store: st, Dir: filepath.Join(env.Home, "store"), Addr: *storeAddr, GRPC: env.GRPC, MaxUpload: 64 << 30, Chain: chain},
+					func(url string) { fmt.Fprintf(env.Out, "Blob store API:     %s\n", url); ready <- nil })
+				ready <- err
+			}()
+			if err := <-ready; err != nil {
+				return err
+			}
+		}
+		if *webAddr == "" {
+			return nil
+		}
+		if *dsn == "" {
+			*dsn = filepath.Join(env.Home, "platform.db")
+		}
+		return startWeb(env, st, *dsn, *webAddr, *maxUpload)
+	}
+}
+
+func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload int64) error {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d, err := db.Open(dsn)
+	if err != nil {
+		return err
+	}
+	ix, err := indexer.New(ctx, d, indexer.NewSource(env.CometRPC), app.Denom, log)
+	if err != nil {
+		return fmt.Errorf("indexer on %s: %w", d, err)
+	}
+	go func() {
+		if err := ix.Run(ctx); err != nil {
+			log.Error("the indexer stopped", "err", err)
+		}
+	}()
+	key, err := web.LoadOrCreateKey(filepath.Join(env.Home, "web.key"))
+	if err != nil {
+		return fmt.Errorf("web app key: %w", err)
+	}
+	var dev []web.DevAccount
+	for _, a := range env.Accounts {
+		dev = append(dev, web.DevAccount{Address: a.Address, PrivateKey: a.PrivateKey})
+	}
+	w, err := web.New(web.Config{DB: d, Indexer: ix, EVMRPC: "http://" + env.EVMRPC, GRPC: env.GRPC, ChainID: app.EVMChainID,
+		Denom: app.Denom, Bech32: app.Bech32Prefix, Store: st, Dev: dev, Key: key, MaxUpload: maxUpload, Log: log})
+	if err != nil {
+		return err
+	}
+	ready := make(chan error, 1)
+	go func() {
+		ready <- w.ListenAndServe(ctx, addr, func(url string) {
+			fmt.Fprintf(env.Out, "Web app:            %s  (platform database: %s)\n", url, d)
+			ready <- nil
+		})
+	}()
+	return <-ready
+}
