@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -179,10 +180,14 @@ func (a *App) simulate(ctx context.Context, c *evmclient.Client, from common.Add
 	return out, nil
 }
 
+var unitsRe = regexp.MustCompile(`\b(\d{7,})asah\b`)
+
+// revertReason is the chain's refusal, with amounts in smallest units shown in SAH too.
 func revertReason(err error) string {
-	s := err.Error()
-	s = strings.TrimPrefix(s, "execution reverted: ")
-	return s
+	s := strings.TrimPrefix(err.Error(), "execution reverted: ")
+	return unitsRe.ReplaceAllStringFunc(s, func(m string) string {
+		return FormatAmount(strings.TrimSuffix(m, "asah")) + " SAH"
+	})
 }
 
 // POST /api/tx/{action}: with sign=dev (dev mode), the server signs as the signed-in dev account,

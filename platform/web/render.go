@@ -21,8 +21,10 @@ type page struct {
 	Title   string
 	Path    string
 	Session *Session
-	Dev     bool
-	DevAccs []devAcc
+	Dev     bool // dev mode: labelled on every page
+	// DevSigner: dev mode and the signed-in address is a dev account, so the server may sign for it.
+	DevSigner bool
+	DevAccs   []devAcc
 	CSRF    string
 	Nav     []NavItem
 	ChainID uint64
@@ -93,6 +95,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, name, title string,
 	p := page{Title: title, Path: r.URL.Path, Dev: a.DevMode(), Nav: a.nav, ChainID: a.cfg.ChainID, Data: data}
 	if s, ok := a.session(r); ok {
 		p.Session = &s
+		_, p.DevSigner = a.dev[s.Address]
 	}
 	if v, ok := r.Context().Value(csrfKey{}).(string); ok {
 		p.CSRF = a.csrfToken(v)

@@ -5,7 +5,7 @@
   "use strict";
   const meta = (n) => (document.querySelector(`meta[name="${n}"]`) || {}).content || "";
   const CSRF = meta("csrf-token");
-  const DEV = meta("dev-mode") === "true";
+  const DEV = meta("dev-signer") === "true"; // dev mode, signed in as a dev account
   const CHAIN_ID = Number(meta("chain-id"));
   const SAH = 1e18;
 
@@ -184,7 +184,7 @@
       names = Object.keys(m); names.forEach((k) => (series[k] = m[k]));
     }
     const times = [...new Set(names.flatMap((n) => series[n].map((p) => p.time)))].sort((a, b) => a - b);
-    if (!times.length) { el.innerHTML = '<p class="muted small">No data yet.</p>'; return; }
+    if (!times.length) { el.innerHTML = '<p class="muted small">No data yet.</p>'; el.style.minHeight = "0"; return; }
     const cols = names.map((n) => { // running totals are steps: carry the last value forward
       let i = 0, last = 0; const pts = series[n];
       return times.map((t) => { while (i < pts.length && pts[i].time <= t) { last = Number(pts[i].total) / SAH; i++; } return last; });
