@@ -71,11 +71,6 @@ func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload i
 	if err != nil {
 		return fmt.Errorf("indexer on %s: %w", d, err)
 	}
-	go func() {
-		if err := ix.Run(ctx); err != nil {
-			log.Error("the indexer stopped", "err", err)
-		}
-	}()
 	key, err := web.LoadOrCreateKey(filepath.Join(env.Home, "web.key"))
 	if err != nil {
 		return fmt.Errorf("web app key: %w", err)
@@ -96,5 +91,14 @@ func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload i
 			ready <- nil
 		})
 	}()
-	return <-ready
+	if err := <-ready; err != nil {
+		return err
+	}
+	// The indexer starts once the app answers, so its progress can be watched (/api/status).
+	go func() {
+		if err := ix.Run(ctx); err != nil {
+			log.Error("the indexer stopped: the web app shows the index as of its last block", "err", err)
+		}
+	}()
+	return nil
 }

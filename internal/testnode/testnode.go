@@ -104,26 +104,44 @@ func ReadDevAccounts(path string) ([]network.DevAccount, error) {
 	return accs, json.Unmarshal(bz, &accs)
 }
 
-func (n *Node) start(ctx context.Context) error {
+// Launch starts the node process with extra arguments added to its own (a later flag wins) and
+// returns at once, without waiting for blocks: for tests that watch what happens during start.
+func (n *Node) Launch(extra ...string) error {
+	args := n.args
+	n.args = append(append([]string(nil), n.args...), extra...)
+	defer func() { n.args = args }()
+	_, err := n.launch()
+	return err
+}
+
+func (n *Node) launch() (chan struct{}, error) {
 	if err := os.MkdirAll(n.Home, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd := exec.Command(n.Bin, n.args...)
 	cmd.Env = append(os.Environ(), n.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return err
+		return nil, err
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(done) }()
 	n.mu.Lock()
 	n.cmd, n.done = cmd, done
 	n.mu.Unlock()
+	return done, nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	done, err := n.launch()
+	if err != nil {
+		return err
+	}
 	if err := WaitHeight(ctx, n.RPC, 1, done); err != nil {
 		n.Kill()
 		return fmt.Errorf("%w (log: %s)", err, n.LogPath)
@@ -228,4 +246,12 @@ func WaitHeight(ctx context.Context, url string, h uint64, died <-chan struct{})
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// RestartWith is Restart with extra arguments for this start only (a later flag wins).
+func (n *Node) RestartWith(ctx context.Context, extra ...string) error {
+	args := n.args
+	n.args = append(append([]string(nil), n.args...), extra...)
+	defer func() { n.args = args }()
+	return n.start(ctx)
 }

@@ -32,6 +32,9 @@ type Indexer struct {
 	Poll time.Duration
 	// Window is how many blocks are fetched ahead while catching up; Fetchers how many at once.
 	Window, Fetchers int
+	// Until, when set, is the last block to apply: Run returns once it is applied (re-indexing
+	// to a known height, for comparisons).
+	Until int64
 
 	mu      sync.Mutex
 	height  int64
@@ -116,6 +119,9 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	backoff := ix.Poll
 	for ctx.Err() == nil {
 		head, err := ix.src.Head(ctx)
+		if ix.Until > 0 && head > ix.Until {
+			head = ix.Until
+		}
 		if err == nil {
 			ix.mu.Lock()
 			ix.head = head
@@ -135,6 +141,9 @@ func (ix *Indexer) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = ix.Poll
+		if ix.Until > 0 && ix.Height() >= ix.Until {
+			return nil
+		}
 		if ix.Height() >= head {
 			sleep(ctx, ix.Poll)
 		}

@@ -77,6 +77,11 @@ func startNode(t *testing.T, kind string, extra ...string) *testnode.Node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Stop() })
+	for i := 0; i+1 < len(extra); i++ {
+		if extra[i] == "--web-addr" && extra[i+1] == "" {
+			return n // no web app
+		}
+	}
 	waitWeb(t, n.Web)
 	return n
 }
