@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN   := build/sahara
 export CGO_ENABLED := 1
 
-.PHONY: run build tools test test-go generate check-generated bench-truth bench-chain bench-protocols bench-store clean
+.PHONY: run build tools test test-go generate check-generated bench-truth bench-chain bench-protocols bench-store bench-web clean
 
 run: build
 	$(BIN) up
@@ -34,10 +34,11 @@ node_modules: package.json package-lock.json
 generate: node_modules
 	node contracts/compile.mjs
 	./scripts/protogen.sh
+	./scripts/vendor.sh
 
 check-generated: generate
-	@git diff --exit-code -- contracts/build chain/x || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@test -z "$$(git ls-files --others --exclude-standard contracts/build chain/x)" || { echo "new generated files are not committed"; exit 1; }
+	@git diff --exit-code -- contracts/build chain/x platform/web/static/vendor || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard contracts/build chain/x platform/web/static/vendor)" || { echo "new generated files are not committed"; exit 1; }
 
 bench-truth:
 	go run ./bench/truth
@@ -50,6 +51,9 @@ bench-chain: build
 
 bench-protocols: build
 	go run ./bench/protocols -bin $(abspath $(BIN)) -per-sender 40
+
+bench-web: build
+	go run ./bench/web -bin $(abspath $(BIN))
 
 clean:
 	rm -rf build

@@ -218,8 +218,18 @@ var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 // snap saves a full-page screenshot.
 func (u *user) snap(what string) {
 	u.t.Helper()
-	buf, err := chromedp.Run(u.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
+	var buf []byte
+	var err error
+	for try := 0; try < 50; try++ { // a page that is (re)loading has no size yet
+		ready, _ := chromedp.Run(u.ctx, chromedp.Evaluate[string](`document.readyState === "complete" && document.body && document.body.dataset.ready || ""`))
+		if ready == "1" || ready == "error" {
+			if buf, err = chromedp.Run(u.ctx, chromedp.FullScreenshot(100)); err == nil {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || buf == nil {
 		u.t.Fatalf("screenshot: %v", err)
 	}
 	u.shot.mu.Lock()
