@@ -38,8 +38,14 @@ type block struct {
 	spend   map[spendKey]*big.Int
 	income  map[incomeKey]*big.Int
 	touched map[uint64]bool // assets whose revenue changed
+	counts  map[uint64]counts
 	events  int
 }
+
+// counts are an asset's new payments and licenses in the block, written once at its end.
+type counts struct{ payments, licenses int64 }
+
+func (c counts) add(p, l int64) counts { return counts{c.payments + p, c.licenses + l} }
 
 type earnKey struct {
 	addr       string
@@ -56,9 +62,30 @@ type incomeKey struct {
 	denom string
 }
 
+// exec runs a statement of the block's transaction, prepared once per database connection.
 func (b *block) exec(q string, args ...any) error {
-	_, err := b.tx.Exec(b.ix.db.Rebind(q), args...)
+	st, err := b.ix.stmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = b.tx.Stmt(st).Exec(args...)
 	return err
+}
+
+func (b *block) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := b.ix.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return b.tx.Stmt(st).Query(args...)
+}
+
+func (b *block) queryRow(q string, args ...any) *sql.Row {
+	st, err := b.ix.stmt(q)
+	if err != nil {
+		return b.tx.QueryRow(b.ix.db.Rebind(q), args...) // reports the same error
+	}
+	return b.tx.Stmt(st).QueryRow(args...)
 }
 
 // evmAddr turns a bech32 account address into its EIP-55 0x form ("" stays "").
@@ -135,11 +162,9 @@ func (b *block) apply(txIndex, eventIndex int, txHash string, e Event) error {
 			return err
 		}
 		asset := atou(e.Get("asset_id"))
-		if err := b.exec(`INSERT INTO licenses (id, asset_id, terms_id, holder, fee, minted_at, expires_at, revoked, height) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-			atou(e.Get("license_id")), asset, atou(e.Get("terms_id")), holder, e.Get("fee"), atoi(e.Get("minted_at")), atoi(e.Get("expires_at")), b.height); err != nil {
-			return err
-		}
-		return b.exec(`UPDATE assets SET licenses = licenses + 1 WHERE id = ?`, asset)
+		b.counts[asset] = b.counts[asset].add(0, 1)
+		return b.exec(`INSERT INTO licenses (id, asset_id, terms_id, holder, fee, minted_at, expires_at, revoked, height) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+			atou(e.Get("license_id")), asset, atou(e.Get("terms_id")), holder, e.Get("fee"), atoi(e.Get("minted_at")), atoi(e.Get("expires_at")), b.height)
 	case lt.EventLicenseTransferred:
 		to, err := evmAddr(e.Get("to"))
 		if err != nil {
@@ -185,8 +210,10 @@ func (b *block) assetRegistered(e Event) error {
 		id, uri, e.Get("content_root"), size, b.height, b.time); err != nil {
 		return err
 	}
-	if err := b.searchSet(id, name, desc); err != nil {
-		return err
+	if !b.ix.db.Postgres() { // PostgreSQL's search column is generated
+		if err := b.exec(`INSERT INTO asset_search (rowid, name, description) VALUES (?, ?, ?)`, id, name, desc); err != nil {
+			return err
+		}
 	}
 	for _, s := range splitList(e.Get("edges")) {
 		f := strings.Split(s, ":")
@@ -256,7 +283,7 @@ func (b *block) versionAdded(e Event) error {
 		return err
 	}
 	var name string
-	if err := b.tx.QueryRow(b.ix.db.Rebind(`SELECT name FROM assets WHERE id = ?`), id).Scan(&name); err != nil {
+	if err := b.queryRow(`SELECT name FROM assets WHERE id = ?`, id).Scan(&name); err != nil {
 		return err
 	}
 	return b.searchSet(id, name, desc)
@@ -310,7 +337,7 @@ func (b *block) termsAttached(asset, terms uint64) error {
 	if err := b.exec(`INSERT INTO asset_terms (asset_id, terms_id, height) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, asset, terms, b.height); err != nil {
 		return err
 	}
-	rows, err := b.tx.Query(b.ix.db.Rebind(`SELECT t.commercial, t.derivatives, t.mint_fee FROM asset_terms a JOIN terms t ON t.id = a.terms_id WHERE a.asset_id = ?`), asset)
+	rows, err := b.query(`SELECT t.commercial, t.derivatives, t.mint_fee FROM asset_terms a JOIN terms t ON t.id = a.terms_id WHERE a.asset_id = ?`, asset)
 	if err != nil {
 		return err
 	}
@@ -363,9 +390,7 @@ func (b *block) paid(txIndex, eventIndex int, txHash string, e Event) error {
 		e.Get("to_ancestors"), reason, b.time, txHash); err != nil {
 		return err
 	}
-	if err := b.exec(`UPDATE assets SET payments = payments + 1 WHERE id = ?`, asset); err != nil {
-		return err
-	}
+	b.counts[asset] = b.counts[asset].add(1, 0)
 	addTo(b.spend, spendKey{payer, asset, reason, coin.denom}, coin.amount)
 	lin, err := b.lineage(asset)
 	if err != nil {
@@ -463,7 +488,7 @@ func (b *block) finish() error {
 			continue
 		}
 		var cur string
-		if err := b.tx.QueryRow(b.ix.db.Rebind(`SELECT revenue FROM assets WHERE id = ?`), k.asset).Scan(&cur); err != nil {
+		if err := b.queryRow(`SELECT revenue FROM assets WHERE id = ?`, k.asset).Scan(&cur); err != nil {
 			return err
 		}
 		sum, _ := new(big.Int).SetString(cur, 10)
@@ -473,13 +498,18 @@ func (b *block) finish() error {
 			return err
 		}
 	}
+	for id, c := range b.counts {
+		if err := b.exec(`UPDATE assets SET payments = payments + ?, licenses = licenses + ? WHERE id = ?`, c.payments, c.licenses, id); err != nil {
+			return err
+		}
+	}
 	return b.exec(`INSERT INTO indexer_state (id, height, block_time) VALUES (1, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET height = excluded.height, block_time = excluded.block_time`, b.height, b.time)
 }
 
 func (b *block) addTotal(table, where, cols string, key []any, v *big.Int) error {
 	var cur string
-	err := b.tx.QueryRow(b.ix.db.Rebind(`SELECT amount FROM `+table+` WHERE `+where), key...).Scan(&cur)
+	err := b.queryRow(`SELECT amount FROM `+table+` WHERE `+where, key...).Scan(&cur)
 	sum := new(big.Int).Set(v)
 	switch {
 	case err == sql.ErrNoRows:
@@ -514,7 +544,7 @@ func (b *block) lineage(asset uint64) ([]ancestor, error) {
 	if l, ok := b.ix.cache.lineageOf(asset); ok {
 		return l, nil
 	}
-	rows, err := b.tx.Query(b.ix.db.Rebind(`SELECT ancestor_id, share FROM lineage WHERE asset_id = ? ORDER BY ancestor_id`), asset)
+	rows, err := b.query(`SELECT ancestor_id, share FROM lineage WHERE asset_id = ? ORDER BY ancestor_id`, asset)
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +565,7 @@ func (b *block) holders(asset uint64) ([]holder, error) {
 	if h, ok := b.ix.cache.holdersOf(asset); ok {
 		return h, nil
 	}
-	rows, err := b.tx.Query(b.ix.db.Rebind(`SELECT address, shares FROM shareholders WHERE asset_id = ? ORDER BY address`), asset)
+	rows, err := b.query(`SELECT address, shares FROM shareholders WHERE asset_id = ? ORDER BY address`, asset)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,9 @@ type Indexer struct {
 	// to a known height, for comparisons).
 	Until int64
 
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+
 	mu      sync.Mutex
 	height  int64
 	head    int64
@@ -58,6 +61,24 @@ func New(ctx context.Context, d *db.DB, src *Source, denom string, log *slog.Log
 		return nil, err
 	}
 	return ix, nil
+}
+
+// stmt returns q prepared (once; database/sql re-prepares it on each connection that runs it).
+func (ix *Indexer) stmt(q string) (*sql.Stmt, error) {
+	ix.stmtMu.Lock()
+	defer ix.stmtMu.Unlock()
+	if st, ok := ix.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := ix.db.Prepare(ix.db.Rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if ix.stmts == nil {
+		ix.stmts = map[string]*sql.Stmt{}
+	}
+	ix.stmts[q] = st
+	return st, nil
 }
 
 // DB is the database the indexer writes.
@@ -240,7 +261,7 @@ func (ix *Indexer) applyBlock(ctx context.Context, m Meta, txs []TxResult) error
 		return err
 	}
 	b := &block{ix: ix, tx: tx, height: m.Height, time: m.Time.Unix(), earn: map[earnKey]*big.Int{}, spend: map[spendKey]*big.Int{},
-		income: map[incomeKey]*big.Int{}, touched: map[uint64]bool{}}
+		income: map[incomeKey]*big.Int{}, touched: map[uint64]bool{}, counts: map[uint64]counts{}}
 	err = func() error {
 		for ti, t := range txs {
 			if t.Code != 0 {
@@ -311,3 +332,9 @@ func (c *cache) holdersOf(id uint64) ([]holder, bool) {
 }
 func (c *cache) setLineage(id uint64, l []ancestor) { c.mu.Lock(); c.lineage[id] = l; c.mu.Unlock() }
 func (c *cache) setHolders(id uint64, h []holder)   { c.mu.Lock(); c.holders[id] = h; c.mu.Unlock() }
+
+// Apply applies one block given directly rather than read from the node (benchmarks feed
+// synthetic blocks through the same code). Blocks must come in height order.
+func (ix *Indexer) Apply(ctx context.Context, m Meta, txs []TxResult) error {
+	return ix.applyBlock(ctx, m, txs)
+}
