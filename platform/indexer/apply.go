@@ -484,22 +484,33 @@ func (b *block) finish() error {
 			k.asset, k.denom, b.height, b.time, v.String()); err != nil {
 			return err
 		}
-		if k.denom != b.ix.denom {
-			continue
-		}
-		var cur string
-		if err := b.queryRow(`SELECT revenue FROM assets WHERE id = ?`, k.asset).Scan(&cur); err != nil {
-			return err
-		}
-		sum, _ := new(big.Int).SetString(cur, 10)
-		sum.Add(sum, v)
-		f, _ := new(big.Float).SetInt(sum).Float64()
-		if err := b.exec(`UPDATE assets SET revenue = ?, revenue_rank = ? WHERE id = ?`, sum.String(), f, k.asset); err != nil {
-			return err
+		if k.denom == b.ix.denom {
+			b.counts[k.asset] = b.counts[k.asset].add(0, 0) // the asset row changes below
 		}
 	}
+	// Each changed asset's row is written once: its counters, and its revenue in the native denom.
 	for id, c := range b.counts {
-		if err := b.exec(`UPDATE assets SET payments = payments + ?, licenses = licenses + ? WHERE id = ?`, c.payments, c.licenses, id); err != nil {
+		v, paid := b.income[incomeKey{id, b.ix.denom}]
+		if !paid {
+			if err := b.exec(`UPDATE assets SET payments = payments + ?, licenses = licenses + ? WHERE id = ?`, c.payments, c.licenses, id); err != nil {
+				return err
+			}
+			continue
+		}
+		ck := "revenue" + strconv.FormatUint(id, 10)
+		sum, ok := b.ix.cache.total(ck)
+		if !ok {
+			var cur string
+			if err := b.queryRow(`SELECT revenue FROM assets WHERE id = ?`, id).Scan(&cur); err != nil {
+				return err
+			}
+			sum, _ = new(big.Int).SetString(cur, 10)
+		}
+		sum = new(big.Int).Add(sum, v)
+		b.ix.cache.setTotal(ck, sum)
+		f, _ := new(big.Float).SetInt(sum).Float64()
+		if err := b.exec(`UPDATE assets SET payments = payments + ?, licenses = licenses + ?, revenue = ?, revenue_rank = ? WHERE id = ?`,
+			c.payments, c.licenses, sum.String(), f, id); err != nil {
 			return err
 		}
 	}
@@ -507,19 +518,28 @@ func (b *block) finish() error {
 		ON CONFLICT (id) DO UPDATE SET height = excluded.height, block_time = excluded.block_time`, b.height, b.time)
 }
 
+// addTotal adds v to a running total, reading it only when the cache does not hold it, and
+// writes it with one upsert.
 func (b *block) addTotal(table, where, cols string, key []any, v *big.Int) error {
-	var cur string
-	err := b.queryRow(`SELECT amount FROM `+table+` WHERE `+where, key...).Scan(&cur)
-	sum := new(big.Int).Set(v)
-	switch {
-	case err == sql.ErrNoRows:
-		return b.exec(`INSERT INTO `+table+` `+cols+` VALUES (?, ?, ?, ?, ?)`, append(key, sum.String())...)
-	case err != nil:
-		return err
+	ck := table + fmt.Sprint(key...)
+	sum, ok := b.ix.cache.total(ck)
+	if !ok {
+		var cur string
+		err := b.queryRow(`SELECT amount FROM `+table+` WHERE `+where, key...).Scan(&cur)
+		switch {
+		case err == sql.ErrNoRows:
+			sum = new(big.Int)
+		case err != nil:
+			return err
+		default:
+			sum, _ = new(big.Int).SetString(cur, 10)
+		}
 	}
-	old, _ := new(big.Int).SetString(cur, 10)
-	sum.Add(sum, old)
-	return b.exec(`UPDATE `+table+` SET amount = ? WHERE `+where, append([]any{sum.String()}, key...)...)
+	sum = new(big.Int).Add(sum, v)
+	b.ix.cache.setTotal(ck, sum)
+	conflict := strings.TrimSuffix(strings.TrimPrefix(cols, "("), ", amount)")
+	return b.exec(`INSERT INTO `+table+` `+cols+` VALUES (?, ?, ?, ?, ?) ON CONFLICT (`+conflict+`) DO UPDATE SET amount = excluded.amount`,
+		append(key, sum.String())...)
 }
 
 type coin struct {

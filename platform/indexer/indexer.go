@@ -311,11 +311,31 @@ type cache struct {
 	mu      sync.Mutex
 	lineage map[uint64][]ancestor
 	holders map[uint64][]holder
+	totals  map[string]*big.Int // running totals (earnings, spending, revenue) as last written
 }
+
+// maxTotals bounds the totals cache; past it the cache starts over (a miss costs one read).
+const maxTotals = 1 << 20
 
 func (c *cache) reset() {
 	c.mu.Lock()
-	c.lineage, c.holders = map[uint64][]ancestor{}, map[uint64][]holder{}
+	c.lineage, c.holders, c.totals = map[uint64][]ancestor{}, map[uint64][]holder{}, map[string]*big.Int{}
+	c.mu.Unlock()
+}
+
+func (c *cache) total(k string) (*big.Int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.totals[k]
+	return v, ok
+}
+
+func (c *cache) setTotal(k string, v *big.Int) {
+	c.mu.Lock()
+	if len(c.totals) >= maxTotals {
+		c.totals = map[string]*big.Int{}
+	}
+	c.totals[k] = v
 	c.mu.Unlock()
 }
 func (c *cache) lineageOf(id uint64) ([]ancestor, bool) {
