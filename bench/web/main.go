@@ -53,6 +53,8 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "load per endpoint")
 	pays     = flag.Int("pays", 600, "payments per wallet in the index history (10 wallets)")
 	cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the run here")
+	nocache  = flag.Bool("nocache", false, "pages: also measure with the web app's index caches off")
+	keep     = flag.String("keep", "", "pages: a SQLite file to keep the filled database in, reused when it exists (iterating on pages)")
 )
 
 func main() {
@@ -395,7 +397,18 @@ func benchPages() error {
 	dir, _ := os.MkdirTemp("", "bench-web-pages")
 	defer os.RemoveAll(dir)
 	for _, kind := range kinds() {
-		d, done, err := freshDB(kind, dir)
+		var d *db.DB
+		var done func()
+		var err error
+		reuse := false
+		if *keep != "" && kind == "sqlite" {
+			_, serr := os.Stat(*keep)
+			reuse = serr == nil
+			d, err = db.Open(*keep)
+			done = func() { d.Close() }
+		} else {
+			d, done, err = freshDB(kind, dir)
+		}
 		if err != nil {
 			return err
 		}
@@ -403,9 +416,11 @@ func benchPages() error {
 		if err != nil {
 			return err
 		}
-		took, err := fill(ctx, ix)
-		if err != nil {
-			return err
+		var took time.Duration
+		if !reuse {
+			if took, err = fill(ctx, ix); err != nil {
+				return err
+			}
 		}
 		events := *assets*2 + *payments + *payments/50
 		fmt.Printf("\npages on %s: %d assets and %d payments applied through the indexer in %s (%.0f events/s)\n", kind, *assets, *payments, took.Round(time.Second), float64(events)/took.Seconds())
@@ -418,6 +433,15 @@ func benchPages() error {
 		if err != nil {
 			return err
 		}
+		raw, err := web.New(web.Config{DB: d, Indexer: ix, ChainID: 4817293, Denom: "asah", Bech32: "sahara", Key: key, Log: quiet(), CacheEntries: -1})
+		if err != nil {
+			return err
+		}
+		baseRaw, stopRaw, err := serve(raw.Handler())
+		if err != nil {
+			return err
+		}
+		defer stopRaw()
 		// The bare server returns a static page as large as an asset page.
 		res, err := http.Get(base + "/assets/1")
 		if err != nil {
@@ -444,9 +468,18 @@ func benchPages() error {
 		rj := load("asset JSON", func(r *rand.Rand) string {
 			return fmt.Sprintf("%s/api/assets/%d", base, 1+int(float64(*assets)*r.Float64()*r.Float64()))
 		})
-		for _, r := range []result{rb, ra, rs, rj} {
+		results := []result{rb, ra, rs, rj}
+		hs := app.SearchCacheHitRatio()
+		if *nocache {
+			results = append(results,
+				load("search page, cache off", func(r *rand.Rand) string {
+					return fmt.Sprintf("%s/?q=%s+%s", baseRaw, words[r.Intn(len(words))], words[r.Intn(len(words))][:3])
+				}))
+		}
+		for _, r := range results {
 			fmt.Printf("| %s | %.0f | %s | %s | %d | %.1f%% |\n", r.name, r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, 100*r.rps/rb.rps)
 		}
+		fmt.Printf("\nsearch cache hits (the index is unchanged during the run): %.1f%%\n", 100*hs)
 		stop()
 		stopBare()
 		done()

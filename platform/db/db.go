@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	_ "modernc.org/sqlite"             // driver "sqlite"
@@ -24,6 +25,43 @@ type DB struct {
 	*sql.DB
 	postgres bool
 	dsn      string
+	stmts    sync.Map // query text → *sql.Stmt
+}
+
+// Stmt returns q (with ? placeholders) prepared once and kept: preparing a statement costs as
+// much as running a small query, and pages run the same few queries over and over.
+// database/sql prepares it again on each connection that runs it.
+func (d *DB) Stmt(q string) (*sql.Stmt, error) {
+	if st, ok := d.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := d.Prepare(d.Rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if old, loaded := d.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// QueryStmt runs a cached prepared statement (see Stmt).
+func (d *DB) QueryStmt(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := d.Stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowStmt runs a cached prepared statement that returns one row.
+func (d *DB) QueryRowStmt(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := d.Stmt(q)
+	if err != nil {
+		return d.DB.QueryRowContext(ctx, d.Rebind(q), args...) // carries the same error
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // IsPostgres reports whether a --db value names a PostgreSQL server rather than a SQLite file.
@@ -55,7 +93,7 @@ func Open(dsn string) (*DB, error) {
 		}
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "cache_size(-65536)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "cache_size(-65536)", "mmap_size(4294967296)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate") // writers take the lock at BEGIN: no deadlock upgrading a reader

@@ -36,10 +36,8 @@ type Indexer struct {
 	// to a known height, for comparisons).
 	Until int64
 
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
-
 	mu      sync.Mutex
+	version int64 // blocks applied that changed anything: readers' caches key on it
 	height  int64
 	head    int64
 	applied int64 // events applied since start
@@ -63,23 +61,8 @@ func New(ctx context.Context, d *db.DB, src *Source, denom string, log *slog.Log
 	return ix, nil
 }
 
-// stmt returns q prepared (once; database/sql re-prepares it on each connection that runs it).
-func (ix *Indexer) stmt(q string) (*sql.Stmt, error) {
-	ix.stmtMu.Lock()
-	defer ix.stmtMu.Unlock()
-	if st, ok := ix.stmts[q]; ok {
-		return st, nil
-	}
-	st, err := ix.db.Prepare(ix.db.Rebind(q))
-	if err != nil {
-		return nil, err
-	}
-	if ix.stmts == nil {
-		ix.stmts = map[string]*sql.Stmt{}
-	}
-	ix.stmts[q] = st
-	return st, nil
-}
+// stmt returns q prepared once (database/sql prepares it again on each connection).
+func (ix *Indexer) stmt(q string) (*sql.Stmt, error) { return ix.db.Stmt(q) }
 
 // DB is the database the indexer writes.
 func (ix *Indexer) DB() *db.DB { return ix.db }
@@ -121,8 +104,19 @@ func (ix *Indexer) WaitFor(ctx context.Context, h int64) error {
 	}
 }
 
+// Version changes whenever a block changed the index (not on empty blocks): what a reader
+// computed at one version stays right until the version moves.
+func (ix *Indexer) Version() int64 {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.version
+}
+
 func (ix *Indexer) advance(h int64, events int) {
 	ix.mu.Lock()
+	if events > 0 {
+		ix.version++
+	}
 	ix.height = h
 	ix.applied += int64(events)
 	ws := ix.waiters
@@ -261,7 +255,8 @@ func (ix *Indexer) applyBlock(ctx context.Context, m Meta, txs []TxResult) error
 		return err
 	}
 	b := &block{ix: ix, tx: tx, height: m.Height, time: m.Time.Unix(), earn: map[earnKey]*big.Int{}, spend: map[spendKey]*big.Int{},
-		income: map[incomeKey]*big.Int{}, touched: map[uint64]bool{}, counts: map[uint64]counts{}}
+		income: map[incomeKey]*big.Int{}, touched: map[uint64]bool{}, counts: map[uint64]counts{},
+		pending: map[string]*pendingRows{}}
 	err = func() error {
 		for ti, t := range txs {
 			if t.Code != 0 {

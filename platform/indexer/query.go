@@ -48,7 +48,7 @@ func scanAsset(s interface{ Scan(...any) error }) (Asset, error) {
 }
 
 func (r Reader) assets(ctx context.Context, q string, args ...any) ([]Asset, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(q), args...)
+	rows, err := r.DB.QueryStmt(ctx, (q), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -94,16 +94,16 @@ func (r Reader) Search(ctx context.Context, s Search) ([]Asset, bool, error) {
 	var where []string
 	var args []any
 	if terms := ftsTerms(s.Text); len(terms) > 0 {
+		// Whole words match exactly; the last word is a prefix (search as you type).
 		if r.DB.Postgres() {
-			for i := range terms {
-				terms[i] += ":*"
-			}
+			terms[len(terms)-1] += ":*"
 			where = append(where, `a.search @@ to_tsquery('simple', ?)`)
 			args = append(args, strings.Join(terms, " & "))
 		} else {
 			for i := range terms {
-				terms[i] = `"` + terms[i] + `"*`
+				terms[i] = `"` + terms[i] + `"`
 			}
+			terms[len(terms)-1] += "*"
 			where = append(where, `a.id IN (SELECT rowid FROM asset_search WHERE asset_search MATCH ?)`)
 			args = append(args, strings.Join(terms, " AND "))
 		}
@@ -121,6 +121,21 @@ func (r Reader) Search(ctx context.Context, s Search) ([]Asset, bool, error) {
 		args = append(args, s.Owner)
 	}
 	q := `SELECT ` + assetCols + ` FROM assets a`
+	if ftsOnly := len(where) == 1 && !r.DB.Postgres() && len(args) == 1 && s.Sort != "revenue" && strings.HasPrefix(where[0], "a.id IN"); ftsOnly {
+		// Text alone, newest first: the FTS index yields its rowids in order, so only a page of
+		// matches is read rather than all of them.
+		q = `SELECT ` + assetCols + ` FROM (SELECT rowid AS id FROM asset_search WHERE asset_search MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?) m
+			JOIN assets a ON a.id = m.id ORDER BY a.id DESC`
+		out, err := r.assets(ctx, q, append(args, s.Limit+1, s.Offset)...)
+		if err != nil {
+			return nil, false, err
+		}
+		more := len(out) > s.Limit
+		if more {
+			out = out[:s.Limit]
+		}
+		return out, more, nil
+	}
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -129,8 +144,8 @@ func (r Reader) Search(ctx context.Context, s Search) ([]Asset, bool, error) {
 	} else {
 		q += ` ORDER BY a.id DESC`
 	}
-	q += fmt.Sprintf(` LIMIT %d OFFSET %d`, s.Limit+1, s.Offset)
-	out, err := r.assets(ctx, q, args...)
+	q += ` LIMIT ? OFFSET ?` // parameters, so one prepared statement serves every page
+	out, err := r.assets(ctx, q, append(args, s.Limit+1, s.Offset)...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -146,7 +161,7 @@ var ErrNotFound = sql.ErrNoRows
 
 // Asset returns one asset.
 func (r Reader) Asset(ctx context.Context, id uint64) (Asset, error) {
-	return scanAsset(r.DB.QueryRowContext(ctx, r.DB.Rebind(`SELECT `+assetCols+` FROM assets a WHERE a.id = ?`), id))
+	return scanAsset(r.DB.QueryRowStmt(ctx, (`SELECT `+assetCols+` FROM assets a WHERE a.id = ?`), id))
 }
 
 // Version is one version of an asset's content.
@@ -160,7 +175,7 @@ type Version struct {
 }
 
 func (r Reader) Versions(ctx context.Context, id uint64) ([]Version, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT version, uri, content_root, size, height, time FROM versions WHERE asset_id = ? ORDER BY version DESC LIMIT 50`), id)
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT version, uri, content_root, size, height, time FROM versions WHERE asset_id = ? ORDER BY version DESC LIMIT 50`), id)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +198,7 @@ type Holder struct {
 }
 
 func (r Reader) Shareholders(ctx context.Context, id uint64) ([]Holder, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT address, shares FROM shareholders WHERE asset_id = ? ORDER BY shares DESC, address LIMIT 100`), id)
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT address, shares FROM shareholders WHERE asset_id = ? ORDER BY shares DESC, address LIMIT 100`), id)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +230,7 @@ type Terms struct {
 
 // AssetTerms lists the terms an asset offers.
 func (r Reader) AssetTerms(ctx context.Context, id uint64) ([]Terms, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT t.id, t.commercial, t.derivatives, t.rev_share_bps, t.mint_fee, t.per_call, t.duration,
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT t.id, t.commercial, t.derivatives, t.rev_share_bps, t.mint_fee, t.per_call, t.duration,
 		t.transferable, t.supply_cap, t.revocable FROM asset_terms x JOIN terms t ON t.id = x.terms_id WHERE x.asset_id = ? ORDER BY t.id LIMIT 50`), id)
 	if err != nil {
 		return nil, err
@@ -248,7 +263,7 @@ type License struct {
 }
 
 func (r Reader) licenses(ctx context.Context, where string, arg any) ([]License, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT l.id, l.asset_id, a.name, l.terms_id, l.holder, l.fee, l.minted_at, l.expires_at, l.revoked
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT l.id, l.asset_id, a.name, l.terms_id, l.holder, l.fee, l.minted_at, l.expires_at, l.revoked
 		FROM licenses l JOIN assets a ON a.id = l.asset_id WHERE `+where+` ORDER BY l.id DESC LIMIT 100`), arg)
 	if err != nil {
 		return nil, err
@@ -288,7 +303,7 @@ type Payment struct {
 }
 
 func (r Reader) RecentPayments(ctx context.Context, id uint64, limit int) ([]Payment, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(fmt.Sprintf(`SELECT height, time, asset_id, payer, denom, amount, to_ancestors, reason, tx_hash
+	rows, err := r.DB.QueryStmt(ctx, (fmt.Sprintf(`SELECT height, time, asset_id, payer, denom, amount, to_ancestors, reason, tx_hash
 		FROM payments WHERE asset_id = ? ORDER BY height DESC, tx_index DESC, event_index DESC LIMIT %d`, limit)), id)
 	if err != nil {
 		return nil, err
@@ -349,20 +364,45 @@ func series(rows *sql.Rows) ([]Point, error) {
 	return pts, nil
 }
 
-// Revenue is the running total of what reached an asset's vault in denom, over time.
-func (r Reader) Revenue(ctx context.Context, id uint64, denom string) ([]Point, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT time, amount FROM asset_income WHERE asset_id = ? AND denom = ? ORDER BY height`), id, denom)
+// Revenue is the running total of what reached an asset's vault in denom over time: its last
+// 150 changes at most, read newest first from the total backwards, so a page costs the same
+// for an asset paid a million times as for one paid once.
+func (r Reader) Revenue(ctx context.Context, id uint64, denom string, total string) ([]Point, error) {
+	rows, err := r.DB.QueryStmt(ctx, `SELECT time, amount FROM asset_income WHERE asset_id = ? AND denom = ? ORDER BY height DESC LIMIT 150`, id, denom)
 	if err != nil {
 		return nil, err
 	}
-	return series(rows)
+	defer rows.Close()
+	run, ok := new(big.Int).SetString(total, 10)
+	if !ok {
+		return nil, fmt.Errorf("asset %d: total %q is not a number", id, total)
+	}
+	var pts []Point
+	for rows.Next() {
+		var t int64
+		var amt string
+		if err := rows.Scan(&t, &amt); err != nil {
+			return nil, err
+		}
+		pts = append(pts, Point{t, run.String()})
+		if v, ok := new(big.Int).SetString(amt, 10); ok {
+			run.Sub(run, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(pts)-1; i < j; i, j = i+1, j-1 {
+		pts[i], pts[j] = pts[j], pts[i]
+	}
+	return pts, nil
 }
 
 // EarningsSeries is an address's running earnings in denom, per role, over time.
 func (r Reader) EarningsSeries(ctx context.Context, addr, denom string) (map[string][]Point, error) {
 	out := map[string][]Point{}
 	for _, role := range []string{RoleShareholder, RoleAncestor, RoleLicenseFee} {
-		rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT time, amount FROM earnings WHERE address = ? AND role = ? AND denom = ? ORDER BY height`), addr, role, denom)
+		rows, err := r.DB.QueryStmt(ctx, (`SELECT time, amount FROM earnings WHERE address = ? AND role = ? AND denom = ? ORDER BY height`), addr, role, denom)
 		if err != nil {
 			return nil, err
 		}
@@ -387,7 +427,7 @@ type Earning struct {
 }
 
 func (r Reader) Earnings(ctx context.Context, addr string) ([]Earning, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT e.asset_id, a.name, e.role, e.denom, e.amount FROM earning_totals e JOIN assets a ON a.id = e.asset_id
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT e.asset_id, a.name, e.role, e.denom, e.amount FROM earning_totals e JOIN assets a ON a.id = e.asset_id
 		WHERE e.address = ? ORDER BY e.asset_id, e.role, e.denom LIMIT 500`), addr)
 	if err != nil {
 		return nil, err
@@ -413,7 +453,7 @@ type Claim struct {
 }
 
 func (r Reader) Claims(ctx context.Context, addr string) ([]Claim, error) {
-	rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(`SELECT height, time, amount, tx_hash FROM claims WHERE claimant = ? ORDER BY height DESC LIMIT 50`), addr)
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT height, time, amount, tx_hash FROM claims WHERE claimant = ? ORDER BY height DESC LIMIT 50`), addr)
 	if err != nil {
 		return nil, err
 	}
@@ -456,43 +496,47 @@ func (r Reader) Lineage(ctx context.Context, id uint64, depth, limit int) (Graph
 	seen := map[uint64]bool{id: true}
 	edgeSeen := map[[2]uint64]bool{}
 	var g Graph
+	// walk goes a level at a time, one query per level.
 	walk := func(start []uint64, up bool, levels int) error {
 		frontier := start
 		for l := 0; l < levels && len(frontier) > 0 && len(seen) < limit; l++ {
+			col := "child_id"
+			if !up {
+				col = "parent_id"
+			}
+			args := make([]any, len(frontier))
+			for i, n := range frontier {
+				args[i] = n
+			}
+			rows, err := r.DB.QueryStmt(ctx, (fmt.Sprintf(`SELECT child_id, parent_id, edge_type, share FROM edges WHERE %s IN (%s) ORDER BY %s, child_id, parent_id LIMIT %d`,
+				col, strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", "), col, 4*limit)), args...)
+			if err != nil {
+				return err
+			}
 			var next []uint64
-			for _, n := range frontier {
-				q := `SELECT child_id, parent_id, edge_type, share FROM edges WHERE child_id = ? LIMIT 64`
-				if !up {
-					q = `SELECT child_id, parent_id, edge_type, share FROM edges WHERE parent_id = ? LIMIT 64`
-				}
-				rows, err := r.DB.QueryContext(ctx, r.DB.Rebind(q), n)
-				if err != nil {
+			for rows.Next() {
+				var e GraphEdge
+				if err := rows.Scan(&e.Child, &e.Parent, &e.Type, &e.Share); err != nil {
+					rows.Close()
 					return err
 				}
-				for rows.Next() {
-					var e GraphEdge
-					if err := rows.Scan(&e.Child, &e.Parent, &e.Type, &e.Share); err != nil {
-						rows.Close()
-						return err
-					}
-					other := e.Parent
-					if !up {
-						other = e.Child
-					}
-					if !seen[other] && len(seen) >= limit {
-						continue
-					}
-					if k := [2]uint64{e.Child, e.Parent}; !edgeSeen[k] {
-						edgeSeen[k] = true
-						g.Edges = append(g.Edges, e)
-					}
-					if !seen[other] {
-						seen[other] = true
-						next = append(next, other)
-					}
+				other := e.Parent
+				if !up {
+					other = e.Child
 				}
-				rows.Close()
+				if !seen[other] && len(seen) >= limit {
+					continue
+				}
+				if k := [2]uint64{e.Child, e.Parent}; !edgeSeen[k] {
+					edgeSeen[k] = true
+					g.Edges = append(g.Edges, e)
+				}
+				if !seen[other] {
+					seen[other] = true
+					next = append(next, other)
+				}
 			}
+			rows.Close()
 			frontier = next
 		}
 		return nil
@@ -508,14 +552,25 @@ func (r Reader) Lineage(ctx context.Context, id uint64, depth, limit int) (Graph
 		ids = append(ids, n)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, n := range ids {
+	args := make([]any, len(ids))
+	for i, n := range ids {
+		args[i] = n
+	}
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT id, name, kind, revenue FROM assets WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`) ORDER BY id`), args...)
+	if err != nil {
+		return g, err
+	}
+	defer rows.Close()
+	for rows.Next() {
 		var node GraphNode
-		err := r.DB.QueryRowContext(ctx, r.DB.Rebind(`SELECT id, name, kind, revenue FROM assets WHERE id = ?`), n).Scan(&node.ID, &node.Name, &node.Kind, &node.Revenue)
-		if err != nil {
+		if err := rows.Scan(&node.ID, &node.Name, &node.Kind, &node.Revenue); err != nil {
 			return g, err
 		}
-		node.Focus = n == id
+		node.Focus = node.ID == id
 		g.Nodes = append(g.Nodes, node)
+	}
+	if err := rows.Err(); err != nil {
+		return g, err
 	}
 	return g, nil
 }
@@ -528,7 +583,7 @@ type Stats struct {
 
 func (r Reader) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
-	err := r.DB.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM assets), (SELECT COUNT(*) FROM licenses), (SELECT COUNT(*) FROM payments),
-		COALESCE((SELECT height FROM indexer_state WHERE id = 1), 0)`).Scan(&s.Assets, &s.Licenses, &s.Payments, &s.Height)
+	err := r.DB.QueryRowContext(ctx, `SELECT m.assets, m.licenses, m.payments, COALESCE((SELECT height FROM indexer_state WHERE id = 1), 0)
+		FROM market_stats m WHERE m.id = 1`).Scan(&s.Assets, &s.Licenses, &s.Payments, &s.Height)
 	return s, err
 }

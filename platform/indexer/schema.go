@@ -58,8 +58,19 @@ CREATE TABLE spending_totals (address TEXT NOT NULL, asset_id BIGINT NOT NULL, r
 	{SQL: `CREATE VIRTUAL TABLE asset_search USING fts5(name, description, tokenize = 'unicode61 remove_diacritics 2')`,
 		Postgres: `ALTER TABLE assets ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple', name || ' ' || description)) STORED;
 CREATE INDEX assets_search ON assets USING GIN (search)`},
+	// Marketplace totals, kept by the indexer so the home page does not count a million rows.
+	{SQL: `CREATE TABLE market_stats (id INTEGER PRIMARY KEY, assets BIGINT NOT NULL, licenses BIGINT NOT NULL, payments BIGINT NOT NULL);
+INSERT INTO market_stats (id, assets, licenses, payments) SELECT 1, (SELECT COUNT(*) FROM assets), (SELECT COUNT(*) FROM licenses), (SELECT COUNT(*) FROM payments)`},
+	// An asset's latest payments straight from the index, without sorting all of its payments.
+	{SQL: `DROP INDEX payments_asset;
+CREATE INDEX payments_asset ON payments (asset_id, height, tx_index, event_index)`},
+	// Search as you type: the last word is a prefix; an index of 2- and 3-letter prefixes keeps
+	// that as fast as a whole word (without it a prefix query merges every matching term's list).
+	{SQL: `DROP TABLE asset_search;
+CREATE VIRTUAL TABLE asset_search USING fts5(name, description, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+INSERT INTO asset_search (rowid, name, description) SELECT id, name, description FROM assets`, Postgres: `SELECT 1`},
 }
 
 // Tables lists every table the indexer fills, for dumps and comparisons.
 var Tables = []string{"indexer_state", "assets", "versions", "edges", "lineage", "shareholders", "terms", "asset_terms",
-	"licenses", "payments", "claims", "transfers", "asset_income", "earnings", "earning_totals", "spending_totals"}
+	"licenses", "payments", "claims", "transfers", "asset_income", "earnings", "earning_totals", "spending_totals", "market_stats"}

@@ -67,6 +67,11 @@ func oneOf(v string, allowed []string) bool {
 	return false
 }
 
+type searchResult struct {
+	assets []indexer.Asset
+	more   bool
+}
+
 type homeData struct {
 	Query            indexer.Search
 	Assets           []indexer.Asset
@@ -114,11 +119,18 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Limit = 24
 	ctx := r.Context()
-	assets, more, err := a.reader.Search(ctx, s)
-	if err != nil {
-		a.fail(w, r, 500, "search: %v", err)
-		return
+	version := a.cfg.Indexer.Version()
+	res, ok := a.searchCache.get(s, version)
+	if !ok {
+		var err error
+		if res.assets, res.more, err = a.reader.Search(ctx, s); err != nil {
+			a.fail(w, r, 500, "search: %v", err)
+			return
+		}
+		a.searchCache.put(s, version, res)
 	}
+	assets, more := res.assets, res.more
+	var err error
 	d := homeData{Query: s, Assets: assets, More: more, NextOffset: s.Offset + len(assets), Kinds: kinds, Licenses: licenseFilters}
 	if wantsJSON(r) {
 		writeJSON(w, 200, map[string]any{"assets": assets, "more": more, "next_offset": d.NextOffset})
@@ -173,28 +185,10 @@ func (a *App) asset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	d := assetData{}
-	if d.Asset, err = a.reader.Asset(ctx, id); errors.Is(err, indexer.ErrNotFound) {
-		a.fail(w, r, http.StatusNotFound, "asset %d does not exist (or is not indexed yet: the index is at block %d)", id, a.cfg.Indexer.Height())
+	d, status, err := a.loadAsset(ctx, id)
+	if err != nil {
+		a.fail(w, r, status, "%v", err)
 		return
-	} else if err != nil {
-		a.fail(w, r, 500, "asset %d: %v", id, err)
-		return
-	}
-	load := []func() error{
-		func() (err error) { d.Versions, err = a.reader.Versions(ctx, id); return },
-		func() (err error) { d.Holders, err = a.reader.Shareholders(ctx, id); return },
-		func() (err error) { d.Terms, err = a.reader.AssetTerms(ctx, id); return },
-		func() (err error) { d.Graph, err = a.reader.Lineage(ctx, id, 3, 60); return },
-		func() (err error) { d.Revenue, err = a.reader.Revenue(ctx, id, a.cfg.Denom); return },
-		func() (err error) { d.Payments, err = a.reader.RecentPayments(ctx, id, 20); return },
-		func() (err error) { d.Licenses, err = a.reader.LicensesOfAsset(ctx, id); return },
-	}
-	for _, f := range load {
-		if err := f(); err != nil {
-			a.fail(w, r, 500, "asset %d: %v", id, err)
-			return
-		}
 	}
 	if a.cfg.Store != nil {
 		if root, err := store.ParseHash(d.Asset.ContentRoot); err == nil {
@@ -216,6 +210,30 @@ func (a *App) asset(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.render(w, r, "asset", d.Asset.Name, d)
+}
+
+// loadAsset reads everything an asset page shows from the index.
+func (a *App) loadAsset(ctx context.Context, id uint64) (d assetData, status int, err error) {
+	if d.Asset, err = a.reader.Asset(ctx, id); errors.Is(err, indexer.ErrNotFound) {
+		return d, http.StatusNotFound, fmt.Errorf("asset %d does not exist (or is not indexed yet: the index is at block %d)", id, a.cfg.Indexer.Height())
+	} else if err != nil {
+		return d, 500, fmt.Errorf("asset %d: %v", id, err)
+	}
+	load := []func() error{
+		func() (err error) { d.Versions, err = a.reader.Versions(ctx, id); return },
+		func() (err error) { d.Holders, err = a.reader.Shareholders(ctx, id); return },
+		func() (err error) { d.Terms, err = a.reader.AssetTerms(ctx, id); return },
+		func() (err error) { d.Graph, err = a.reader.Lineage(ctx, id, 3, 60); return },
+		func() (err error) { d.Revenue, err = a.reader.Revenue(ctx, id, a.cfg.Denom, d.Asset.Revenue); return },
+		func() (err error) { d.Payments, err = a.reader.RecentPayments(ctx, id, 20); return },
+		func() (err error) { d.Licenses, err = a.reader.LicensesOfAsset(ctx, id); return },
+	}
+	for _, f := range load {
+		if err := f(); err != nil {
+			return d, 500, fmt.Errorf("asset %d: %v", id, err)
+		}
+	}
+	return d, 200, nil
 }
 
 // GET /assets/{id}/verify: re-reads the stored bytes (each chunk checked against its hash),

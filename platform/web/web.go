@@ -71,7 +71,9 @@ type Config struct {
 	Dev       []DevAccount
 	Key       []byte // signs session cookies and CSRF tokens (32 random bytes, kept across restarts)
 	MaxUpload int64  // bytes per upload (0: 256 MiB)
-	Log       *slog.Logger
+	// CacheEntries bounds the cache of searches read from the index (0: 4096; negative: none).
+	CacheEntries int
+	Log          *slog.Logger
 }
 
 // App is the web app.
@@ -88,6 +90,8 @@ type App struct {
 	evmMu sync.Mutex
 	evm   *evmclient.Client
 	grpc  *grpc.ClientConn
+
+	searchCache *lru[indexer.Search, searchResult]
 
 	siweMu sync.Mutex
 	siwe   map[string]*siwe.Server // per host the app is reached at
@@ -112,6 +116,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.CacheEntries == 0 {
+		cfg.CacheEntries = 4096
+	}
 	a := &App{cfg: cfg, mux: http.NewServeMux(), reader: indexer.Reader{DB: cfg.DB}, siwe: map[string]*siwe.Server{},
 		dev: map[common.Address]*evmclient.Wallet{}, tfs: []fs.FS{templateFS}}
 	for _, d := range cfg.Dev {
@@ -128,9 +135,20 @@ func New(cfg Config) (*App, error) {
 		}
 		a.grpc = conn
 	}
+	if cfg.CacheEntries > 0 {
+		a.searchCache = newLRU[indexer.Search, searchResult](cfg.CacheEntries)
+	}
 	a.nav = []NavItem{{"Marketplace", "/"}, {"Publish", "/upload"}, {"Earnings", "/account"}}
 	a.routes()
 	return a, nil
+}
+
+// SearchCacheHitRatio is the share of searches served from the cache.
+func (a *App) SearchCacheHitRatio() float64 {
+	if a.searchCache == nil {
+		return 0
+	}
+	return a.searchCache.ratio()
 }
 
 // DevMode reports whether dev accounts may act through the server.

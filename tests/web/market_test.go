@@ -106,7 +106,7 @@ func marketplaceFlow(t *testing.T, kind string) {
 	if modelPath == dsPath {
 		t.Fatal("the model got the dataset's id")
 	}
-	edges := dev1.eval(`JSON.parse(document.getElementById("graph").dataset.graph).edges.map(e => e.parent + ">" + e.child + ":" + e.type + ":" + e.share).join(",")`)
+	edges := dev1.eval(`JSON.parse(document.getElementById("graph-data").textContent).edges.map(e => e.parent + ">" + e.child + ":" + e.type + ":" + e.share).join(",")`)
 	if want := fmt.Sprintf("%d>%s:TRAINED_ON:10000000", ds, strings.TrimPrefix(modelPath, "/assets/")); edges != want {
 		t.Fatalf("lineage edges %q, want %q", edges, want)
 	}

@@ -177,10 +177,12 @@
 
   function chart(el) {
     let names = [], series = {};
-    if (el.dataset.series) {
-      names = [el.dataset.label || "total"]; series[names[0]] = JSON.parse(el.dataset.series) || [];
+    const src = document.getElementById(el.dataset.source);
+    const data = src ? JSON.parse(src.textContent || "null") : null;
+    if (!el.dataset.multi) {
+      names = [el.dataset.label || "total"]; series[names[0]] = data || [];
     } else {
-      const m = JSON.parse(el.dataset.multi || "{}") || {};
+      const m = data || {};
       names = Object.keys(m); names.forEach((k) => (series[k] = m[k]));
     }
     const times = [...new Set(names.flatMap((n) => series[n].map((p) => p.time)))].sort((a, b) => a - b);
@@ -202,7 +204,7 @@
   }
 
   function graph(el) {
-    const g = JSON.parse(el.dataset.graph || "{}");
+    const g = JSON.parse(document.getElementById("graph-data").textContent || "{}") || {};
     const focus = el.dataset.focus;
     if (!g.nodes || g.nodes.length < 2) el.classList.add("small-graph");
     else if (g.nodes.length < 5) el.classList.add("few-graph");
