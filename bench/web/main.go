@@ -54,6 +54,7 @@ var (
 	pays     = flag.Int("pays", 600, "payments per wallet in the index history (10 wallets)")
 	cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the run here")
 	nocache  = flag.Bool("nocache", false, "pages: also measure with the web app's index caches off")
+	verbose  = flag.Bool("v", false, "index: log what the live indexer does (debug)")
 	keep     = flag.String("keep", "", "pages: a SQLite file to keep the filled database in, reused when it exists (iterating on pages)")
 )
 
@@ -205,7 +206,11 @@ func benchIndex() error {
 		if err != nil {
 			return err
 		}
-		ix, err := indexer.New(ctx, d, indexer.NewSource(n.CometRPC), "asah", quiet())
+		log := quiet()
+		if *verbose {
+			log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		ix, err := indexer.New(ctx, d, indexer.NewSource(n.CometRPC), "asah", log)
 		if err != nil {
 			return err
 		}
@@ -231,6 +236,9 @@ func benchIndex() error {
 						mu.Lock()
 						lags = append(lags, max(0, h-ix.Height()))
 						mu.Unlock()
+						if *verbose && h-ix.Height() > 2 {
+							fmt.Fprintf(os.Stderr, "%s lag %d: head %d, indexed %d\n", time.Now().Format("15:04:05.000"), h-ix.Height(), h, ix.Height())
+						}
 					}
 				}
 			}

@@ -34,15 +34,15 @@ type block struct {
 	height int64
 	time   int64
 	// sums of this block, written once at its end
-	earn    map[earnKey]*big.Int
-	spend   map[spendKey]*big.Int
-	income  map[incomeKey]*big.Int
-	touched map[uint64]bool // assets whose revenue changed
-	counts  map[uint64]counts
-	events  int
+	earn      map[earnKey]*big.Int
+	spend     map[spendKey]*big.Int
+	income    map[incomeKey]*big.Int
+	touched   map[uint64]bool // assets whose revenue changed
+	counts    map[uint64]counts
+	events    int
 	newAssets int64
-	pending map[string]*pendingRows // rows of multi-row inserts, by statement
-	order   []string
+	pending   map[string]*pendingRows // rows of multi-row inserts, by statement
+	order     []string
 }
 
 // counts are an asset's new payments and licenses in the block, written once at its end.
@@ -664,4 +664,3 @@ func (b *block) holders(asset uint64) ([]holder, error) {
 	b.ix.cache.setHolders(asset, out)
 	return out, rows.Err()
 }
-

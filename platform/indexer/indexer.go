@@ -150,9 +150,9 @@ func (ix *Indexer) Run(ctx context.Context) error {
 			if _, ok := err.(*applyError); ok {
 				return err
 			}
-			ix.log.Debug("indexer: reading the node", "err", err)
+			ix.log.Debug("indexer: reading the node", "err", err, "retry_in", backoff)
 			sleep(ctx, backoff)
-			backoff = min(backoff*2, 5*time.Second)
+			backoff = min(backoff*2, time.Second) // the node restarts or is busy: come back soon
 			continue
 		}
 		backoff = ix.Poll
@@ -250,6 +250,7 @@ func (ix *Indexer) catchUp(ctx context.Context, head int64) error {
 
 // applyBlock writes one block's events and its height in one transaction.
 func (ix *Indexer) applyBlock(ctx context.Context, m Meta, txs []TxResult) error {
+	start := time.Now()
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -290,6 +291,9 @@ func (ix *Indexer) applyBlock(ctx context.Context, m Meta, txs []TxResult) error
 		return &applyError{fmt.Errorf("indexer: %w", err)}
 	}
 	ix.advance(m.Height, b.events)
+	if len(txs) > 0 {
+		ix.log.Debug("indexer: applied", "height", m.Height, "txs", len(txs), "events", b.events, "took", time.Since(start))
+	}
 	return nil
 }
 

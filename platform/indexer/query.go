@@ -15,6 +15,24 @@ import (
 // Reader answers the web app's questions from the indexed tables.
 type Reader struct{ DB *db.DB }
 
+// collect runs a query and scans every row with scan.
+func collect[T any](ctx context.Context, d *db.DB, scan func(*sql.Rows, *T) error, q string, args ...any) ([]T, error) {
+	rows, err := d.QueryStmt(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // Asset is an indexed asset.
 type Asset struct {
 	ID            uint64 `json:"id"`
@@ -161,7 +179,7 @@ var ErrNotFound = sql.ErrNoRows
 
 // Asset returns one asset.
 func (r Reader) Asset(ctx context.Context, id uint64) (Asset, error) {
-	return scanAsset(r.DB.QueryRowStmt(ctx, (`SELECT `+assetCols+` FROM assets a WHERE a.id = ?`), id))
+	return scanAsset(r.DB.QueryRowStmt(ctx, (`SELECT ` + assetCols + ` FROM assets a WHERE a.id = ?`), id))
 }
 
 // Version is one version of an asset's content.
@@ -175,20 +193,9 @@ type Version struct {
 }
 
 func (r Reader) Versions(ctx context.Context, id uint64) ([]Version, error) {
-	rows, err := r.DB.QueryStmt(ctx, (`SELECT version, uri, content_root, size, height, time FROM versions WHERE asset_id = ? ORDER BY version DESC LIMIT 50`), id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Version{}
-	for rows.Next() {
-		var v Version
-		if err := rows.Scan(&v.Version, &v.URI, &v.ContentRoot, &v.Size, &v.Height, &v.Time); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return collect(ctx, r.DB, func(rows *sql.Rows, v *Version) error {
+		return rows.Scan(&v.Version, &v.URI, &v.ContentRoot, &v.Size, &v.Height, &v.Time)
+	}, `SELECT version, uri, content_root, size, height, time FROM versions WHERE asset_id = ? ORDER BY version DESC LIMIT 50`, id)
 }
 
 // Holder is a shareholder of an asset.
@@ -198,20 +205,8 @@ type Holder struct {
 }
 
 func (r Reader) Shareholders(ctx context.Context, id uint64) ([]Holder, error) {
-	rows, err := r.DB.QueryStmt(ctx, (`SELECT address, shares FROM shareholders WHERE asset_id = ? ORDER BY shares DESC, address LIMIT 100`), id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Holder{}
-	for rows.Next() {
-		var h Holder
-		if err := rows.Scan(&h.Address, &h.Shares); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return collect(ctx, r.DB, func(rows *sql.Rows, h *Holder) error { return rows.Scan(&h.Address, &h.Shares) },
+		`SELECT address, shares FROM shareholders WHERE asset_id = ? ORDER BY shares DESC, address LIMIT 100`, id)
 }
 
 // Terms are license terms as indexed.
@@ -230,23 +225,13 @@ type Terms struct {
 
 // AssetTerms lists the terms an asset offers.
 func (r Reader) AssetTerms(ctx context.Context, id uint64) ([]Terms, error) {
-	rows, err := r.DB.QueryStmt(ctx, (`SELECT t.id, t.commercial, t.derivatives, t.rev_share_bps, t.mint_fee, t.per_call, t.duration,
-		t.transferable, t.supply_cap, t.revocable FROM asset_terms x JOIN terms t ON t.id = x.terms_id WHERE x.asset_id = ? ORDER BY t.id LIMIT 50`), id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Terms{}
-	for rows.Next() {
-		var t Terms
+	return collect(ctx, r.DB, func(rows *sql.Rows, t *Terms) error {
 		var c, d, tr, rv int
-		if err := rows.Scan(&t.ID, &c, &d, &t.RevShareBps, &t.MintFee, &t.PerCall, &t.Duration, &tr, &t.SupplyCap, &rv); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&t.ID, &c, &d, &t.RevShareBps, &t.MintFee, &t.PerCall, &t.Duration, &tr, &t.SupplyCap, &rv)
 		t.Commercial, t.Derivatives, t.Transferable, t.Revocable = c == 1, d == 1, tr == 1, rv == 1
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT t.id, t.commercial, t.derivatives, t.rev_share_bps, t.mint_fee, t.per_call, t.duration,
+		t.transferable, t.supply_cap, t.revocable FROM asset_terms x JOIN terms t ON t.id = x.terms_id WHERE x.asset_id = ? ORDER BY t.id LIMIT 50`, id)
 }
 
 // License is a license token.
@@ -263,23 +248,13 @@ type License struct {
 }
 
 func (r Reader) licenses(ctx context.Context, where string, arg any) ([]License, error) {
-	rows, err := r.DB.QueryStmt(ctx, (`SELECT l.id, l.asset_id, a.name, l.terms_id, l.holder, l.fee, l.minted_at, l.expires_at, l.revoked
-		FROM licenses l JOIN assets a ON a.id = l.asset_id WHERE `+where+` ORDER BY l.id DESC LIMIT 100`), arg)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []License{}
-	for rows.Next() {
-		var l License
+	return collect(ctx, r.DB, func(rows *sql.Rows, l *License) error {
 		var rv int
-		if err := rows.Scan(&l.ID, &l.AssetID, &l.AssetName, &l.TermsID, &l.Holder, &l.Fee, &l.MintedAt, &l.ExpiresAt, &rv); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&l.ID, &l.AssetID, &l.AssetName, &l.TermsID, &l.Holder, &l.Fee, &l.MintedAt, &l.ExpiresAt, &rv)
 		l.Revoked = rv == 1
-		out = append(out, l)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT l.id, l.asset_id, a.name, l.terms_id, l.holder, l.fee, l.minted_at, l.expires_at, l.revoked
+		FROM licenses l JOIN assets a ON a.id = l.asset_id WHERE `+where+` ORDER BY l.id DESC LIMIT 100`, arg)
 }
 
 func (r Reader) LicensesOfAsset(ctx context.Context, id uint64) ([]License, error) {
@@ -303,21 +278,10 @@ type Payment struct {
 }
 
 func (r Reader) RecentPayments(ctx context.Context, id uint64, limit int) ([]Payment, error) {
-	rows, err := r.DB.QueryStmt(ctx, (fmt.Sprintf(`SELECT height, time, asset_id, payer, denom, amount, to_ancestors, reason, tx_hash
-		FROM payments WHERE asset_id = ? ORDER BY height DESC, tx_index DESC, event_index DESC LIMIT %d`, limit)), id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Payment{}
-	for rows.Next() {
-		var p Payment
-		if err := rows.Scan(&p.Height, &p.Time, &p.AssetID, &p.Payer, &p.Denom, &p.Amount, &p.ToAncestors, &p.Reason, &p.TxHash); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(ctx, r.DB, func(rows *sql.Rows, p *Payment) error {
+		return rows.Scan(&p.Height, &p.Time, &p.AssetID, &p.Payer, &p.Denom, &p.Amount, &p.ToAncestors, &p.Reason, &p.TxHash)
+	}, `SELECT height, time, asset_id, payer, denom, amount, to_ancestors, reason, tx_hash
+		FROM payments WHERE asset_id = ? ORDER BY height DESC, tx_index DESC, event_index DESC LIMIT ?`, id, limit)
 }
 
 // Point is a step of a time series: at Time the running total reached Total (smallest units).
@@ -427,21 +391,10 @@ type Earning struct {
 }
 
 func (r Reader) Earnings(ctx context.Context, addr string) ([]Earning, error) {
-	rows, err := r.DB.QueryStmt(ctx, (`SELECT e.asset_id, a.name, e.role, e.denom, e.amount FROM earning_totals e JOIN assets a ON a.id = e.asset_id
-		WHERE e.address = ? ORDER BY e.asset_id, e.role, e.denom LIMIT 500`), addr)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Earning{}
-	for rows.Next() {
-		var e Earning
-		if err := rows.Scan(&e.AssetID, &e.AssetName, &e.Role, &e.Denom, &e.Amount); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return collect(ctx, r.DB, func(rows *sql.Rows, e *Earning) error {
+		return rows.Scan(&e.AssetID, &e.AssetName, &e.Role, &e.Denom, &e.Amount)
+	}, `SELECT e.asset_id, a.name, e.role, e.denom, e.amount FROM earning_totals e JOIN assets a ON a.id = e.asset_id
+		WHERE e.address = ? ORDER BY e.asset_id, e.role, e.denom LIMIT 500`, addr)
 }
 
 // Claim is one claim transaction.
@@ -453,20 +406,8 @@ type Claim struct {
 }
 
 func (r Reader) Claims(ctx context.Context, addr string) ([]Claim, error) {
-	rows, err := r.DB.QueryStmt(ctx, (`SELECT height, time, amount, tx_hash FROM claims WHERE claimant = ? ORDER BY height DESC LIMIT 50`), addr)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Claim{}
-	for rows.Next() {
-		var c Claim
-		if err := rows.Scan(&c.Height, &c.Time, &c.Amount, &c.TxHash); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return collect(ctx, r.DB, func(rows *sql.Rows, c *Claim) error { return rows.Scan(&c.Height, &c.Time, &c.Amount, &c.TxHash) },
+		`SELECT height, time, amount, tx_hash FROM claims WHERE claimant = ? ORDER BY height DESC LIMIT 50`, addr)
 }
 
 // Graph is the lineage around an asset: every ancestor (up) and descendants to a depth (down).
@@ -556,7 +497,7 @@ func (r Reader) Lineage(ctx context.Context, id uint64, depth, limit int) (Graph
 	for i, n := range ids {
 		args[i] = n
 	}
-	rows, err := r.DB.QueryStmt(ctx, (`SELECT id, name, kind, revenue FROM assets WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`) ORDER BY id`), args...)
+	rows, err := r.DB.QueryStmt(ctx, (`SELECT id, name, kind, revenue FROM assets WHERE id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + `) ORDER BY id`), args...)
 	if err != nil {
 		return g, err
 	}

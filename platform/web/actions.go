@@ -338,4 +338,3 @@ func (a *App) txWait(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, res)
 }
-

@@ -151,4 +151,3 @@ func (a *App) requireSession(w http.ResponseWriter, r *http.Request) (Session, b
 	http.Redirect(w, r, "/login?next="+r.URL.Path, http.StatusSeeOther)
 	return s, false
 }
-

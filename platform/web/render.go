@@ -25,10 +25,10 @@ type page struct {
 	// DevSigner: dev mode and the signed-in address is a dev account, so the server may sign for it.
 	DevSigner bool
 	DevAccs   []devAcc
-	CSRF    string
-	Nav     []NavItem
-	ChainID uint64
-	Data    any
+	CSRF      string
+	Nav       []NavItem
+	ChainID   uint64
+	Data      any
 }
 
 type devAcc struct {

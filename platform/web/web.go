@@ -285,9 +285,7 @@ func (a *App) csrfOK(r *http.Request, secret string) bool {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	json.NewEncoder(w).Encode(v)
 }
 
 // wantsJSON: API paths, and fetches that ask for JSON.

@@ -165,4 +165,3 @@ func watchUntilPartway(t *testing.T, base string, target int64, d time.Duration)
 	}
 	return 0, 0
 }
-

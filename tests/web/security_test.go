@@ -229,7 +229,10 @@ func TestBadInputAndSecurity(t *testing.T) {
 		k, _ := crypto.ToECDSA(key)
 		code, body := c.siweLogin(other, func(m *siwe.Message) { m.Address = crypto.PubkeyToAddress(k.PublicKey) })
 		mustStatus(t, "forged signature", code, body, 401, "signed by")
-		code, body = c.siweLogin(key, func(m *siwe.Message) { past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second); m.ExpirationTime = &past })
+		code, body = c.siweLogin(key, func(m *siwe.Message) {
+			past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+			m.ExpirationTime = &past
+		})
 		mustStatus(t, "expired message", code, body, 401, "expired")
 		code, body = c.siweLogin(key, func(m *siwe.Message) { m.Domain = "evil.example" })
 		mustStatus(t, "wrong domain", code, body, 401, "domain")
@@ -239,7 +242,11 @@ func TestBadInputAndSecurity(t *testing.T) {
 		mustStatus(t, "garbage message", code, body, 401, "sign-in message")
 		// a good one works once; its replay is refused
 		var replay struct{ msg, sig string }
-		code, body = c.siweLogin(key, func(m *siwe.Message) { replay.msg = m.String(); s, _ := siwe.Sign(replay.msg, key); replay.sig = fmt.Sprintf("0x%x", s) })
+		code, body = c.siweLogin(key, func(m *siwe.Message) {
+			replay.msg = m.String()
+			s, _ := siwe.Sign(replay.msg, key)
+			replay.sig = fmt.Sprintf("0x%x", s)
+		})
 		mustStatus(t, "good sign-in", code, body, 200, `"address"`)
 		code, body = newClient(t, n.Web).post("/api/auth/login", map[string]string{"message": replay.msg, "signature": replay.sig})
 		mustStatus(t, "replayed message", code, body, 401, "already used")
