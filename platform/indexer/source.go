@@ -58,17 +58,23 @@ func (s *Source) get(ctx context.Context, path string, out any) error {
 	return json.Unmarshal(env.Result, out)
 }
 
-// Head is the node's latest committed height.
+// Head is the node's latest executed height: the application's last committed block
+// (/abci_info). CometBFT's /status reports a block as soon as it is stored, before the
+// application has executed it, when its events do not exist yet; with blocks of a thousand
+// transactions that is seconds earlier.
 func (s *Source) Head(ctx context.Context) (int64, error) {
-	var st struct {
-		SyncInfo struct {
-			Height string `json:"latest_block_height"`
-		} `json:"sync_info"`
+	var info struct {
+		Response struct {
+			Height string `json:"last_block_height"`
+		} `json:"response"`
 	}
-	if err := s.get(ctx, "/status", &st); err != nil {
+	if err := s.get(ctx, "/abci_info", &info); err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(st.SyncInfo.Height, 10, 64)
+	if info.Response.Height == "" {
+		return 0, nil // nothing executed yet
+	}
+	return strconv.ParseInt(info.Response.Height, 10, 64)
 }
 
 // Meta is what the indexer needs of a block header.
