@@ -247,19 +247,24 @@ type License struct {
 	Revoked   bool   `json:"revoked"`
 }
 
-func (r Reader) licenses(ctx context.Context, where string, arg any) ([]License, error) {
+func (r Reader) licenses(ctx context.Context, where string, args ...any) ([]License, error) {
 	return collect(ctx, r.DB, func(rows *sql.Rows, l *License) error {
 		var rv int
 		err := rows.Scan(&l.ID, &l.AssetID, &l.AssetName, &l.TermsID, &l.Holder, &l.Fee, &l.MintedAt, &l.ExpiresAt, &rv)
 		l.Revoked = rv == 1
 		return err
 	}, `SELECT l.id, l.asset_id, a.name, l.terms_id, l.holder, l.fee, l.minted_at, l.expires_at, l.revoked
-		FROM licenses l JOIN assets a ON a.id = l.asset_id WHERE `+where+` ORDER BY l.id DESC LIMIT 100`, arg)
+		FROM licenses l JOIN assets a ON a.id = l.asset_id WHERE `+where+` ORDER BY l.id DESC LIMIT 100`, args...)
 }
 
 func (r Reader) LicensesOfAsset(ctx context.Context, id uint64) ([]License, error) {
 	return r.licenses(ctx, `l.asset_id = ?`, id)
 }
+// LicensesOfAssetHeldBy lists the licenses of one asset that an address holds.
+func (r Reader) LicensesOfAssetHeldBy(ctx context.Context, id uint64, addr string) ([]License, error) {
+	return r.licenses(ctx, `l.asset_id = ? AND l.holder = ?`, id, addr)
+}
+
 func (r Reader) LicensesHeldBy(ctx context.Context, addr string) ([]License, error) {
 	return r.licenses(ctx, `l.holder = ?`, addr)
 }

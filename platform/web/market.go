@@ -185,7 +185,8 @@ func (a *App) asset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	d, status, err := a.loadAsset(ctx, id)
+	asJSON := wantsJSON(r)
+	d, status, err := a.loadAsset(ctx, id, asJSON)
 	if err != nil {
 		a.fail(w, r, status, "%v", err)
 		return
@@ -197,36 +198,49 @@ func (a *App) asset(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if wantsJSON(r) {
+	if asJSON {
 		writeJSON(w, 200, d)
 		return
 	}
 	if s, ok := a.session(r); ok {
 		d.IsOwner = s.Address.Hex() == d.Asset.Owner
-		for _, l := range d.Licenses {
-			if l.Holder == s.Address.Hex() {
-				d.Mine = append(d.Mine, l)
-			}
+		if d.Mine, err = a.reader.LicensesOfAssetHeldBy(ctx, id, s.Address.Hex()); err != nil {
+			a.fail(w, r, 500, "asset %d: %v", id, err)
+			return
 		}
 	}
 	a.render(w, r, "asset", d.Asset.Name, d)
 }
 
-// loadAsset reads everything an asset page shows from the index.
-func (a *App) loadAsset(ctx context.Context, id uint64) (d assetData, status int, err error) {
+// loadAsset reads what an asset page shows from the index; the JSON twin also lists the
+// asset's latest licenses (the page shows their count, and the visitor's own).
+func (a *App) loadAsset(ctx context.Context, id uint64, withLicenses bool) (d assetData, status int, err error) {
 	if d.Asset, err = a.reader.Asset(ctx, id); errors.Is(err, indexer.ErrNotFound) {
 		return d, http.StatusNotFound, fmt.Errorf("asset %d does not exist (or is not indexed yet: the index is at block %d)", id, a.cfg.Indexer.Height())
 	} else if err != nil {
 		return d, 500, fmt.Errorf("asset %d: %v", id, err)
 	}
 	load := []func() error{
-		func() (err error) { d.Versions, err = a.reader.Versions(ctx, id); return },
+		func() (err error) {
+			if d.Asset.Version == 1 { // the asset row is its only version
+				d.Versions = []indexer.Version{{Version: 1, URI: d.Asset.URI, ContentRoot: d.Asset.ContentRoot, Size: d.Asset.Size,
+					Height: d.Asset.CreatedHeight, Time: d.Asset.CreatedTime}}
+				return nil
+			}
+			d.Versions, err = a.reader.Versions(ctx, id)
+			return
+		},
 		func() (err error) { d.Holders, err = a.reader.Shareholders(ctx, id); return },
 		func() (err error) { d.Terms, err = a.reader.AssetTerms(ctx, id); return },
 		func() (err error) { d.Graph, err = a.reader.Lineage(ctx, id, 3, 60); return },
 		func() (err error) { d.Revenue, err = a.reader.Revenue(ctx, id, a.cfg.Denom, d.Asset.Revenue); return },
 		func() (err error) { d.Payments, err = a.reader.RecentPayments(ctx, id, 20); return },
-		func() (err error) { d.Licenses, err = a.reader.LicensesOfAsset(ctx, id); return },
+		func() (err error) {
+			if withLicenses {
+				d.Licenses, err = a.reader.LicensesOfAsset(ctx, id)
+			}
+			return
+		},
 	}
 	for _, f := range load {
 		if err := f(); err != nil {
