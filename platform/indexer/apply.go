@@ -37,7 +37,6 @@ type block struct {
 	earn      map[earnKey]*big.Int
 	spend     map[spendKey]*big.Int
 	income    map[incomeKey]*big.Int
-	touched   map[uint64]bool // assets whose revenue changed
 	counts    map[uint64]counts
 	events    int
 	newAssets int64
@@ -472,7 +471,6 @@ func (b *block) paid(txIndex, eventIndex int, txHash string, e Event) error {
 // credit adds money arriving in an asset's vault to its income and its holders' earnings.
 func (b *block) credit(asset uint64, denom string, amount *big.Int, role string) error {
 	addTo(b.income, incomeKey{asset, denom}, amount)
-	b.touched[asset] = true
 	hs, err := b.holders(asset)
 	if err != nil {
 		return err

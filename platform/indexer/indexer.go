@@ -256,7 +256,7 @@ func (ix *Indexer) applyBlock(ctx context.Context, m Meta, txs []TxResult) error
 		return err
 	}
 	b := &block{ix: ix, tx: tx, height: m.Height, time: m.Time.Unix(), earn: map[earnKey]*big.Int{}, spend: map[spendKey]*big.Int{},
-		income: map[incomeKey]*big.Int{}, touched: map[uint64]bool{}, counts: map[uint64]counts{},
+		income: map[incomeKey]*big.Int{}, counts: map[uint64]counts{},
 		pending: map[string]*pendingRows{}}
 	err = func() error {
 		for ti, t := range txs {

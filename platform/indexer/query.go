@@ -260,6 +260,7 @@ func (r Reader) licenses(ctx context.Context, where string, args ...any) ([]Lice
 func (r Reader) LicensesOfAsset(ctx context.Context, id uint64) ([]License, error) {
 	return r.licenses(ctx, `l.asset_id = ?`, id)
 }
+
 // LicensesOfAssetHeldBy lists the licenses of one asset that an address holds.
 func (r Reader) LicensesOfAssetHeldBy(ctx context.Context, id uint64, addr string) ([]License, error) {
 	return r.licenses(ctx, `l.asset_id = ? AND l.holder = ?`, id, addr)
