@@ -138,31 +138,24 @@ func (r Reader) Search(ctx context.Context, s Search) ([]Asset, bool, error) {
 		where = append(where, `a.owner = ?`)
 		args = append(args, s.Owner)
 	}
-	q := `SELECT ` + assetCols + ` FROM assets a`
+	var q string
 	if ftsOnly := len(where) == 1 && !r.DB.Postgres() && len(args) == 1 && s.Sort != "revenue" && strings.HasPrefix(where[0], "a.id IN"); ftsOnly {
 		// Text alone, newest first: the FTS index yields its rowids in order, so only a page of
 		// matches is read rather than all of them.
 		q = `SELECT ` + assetCols + ` FROM (SELECT rowid AS id FROM asset_search WHERE asset_search MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?) m
 			JOIN assets a ON a.id = m.id ORDER BY a.id DESC`
-		out, err := r.assets(ctx, q, append(args, s.Limit+1, s.Offset)...)
-		if err != nil {
-			return nil, false, err
-		}
-		more := len(out) > s.Limit
-		if more {
-			out = out[:s.Limit]
-		}
-		return out, more, nil
-	}
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	if s.Sort == "revenue" {
-		q += ` ORDER BY a.revenue_rank DESC, a.id DESC`
 	} else {
-		q += ` ORDER BY a.id DESC`
+		q = `SELECT ` + assetCols + ` FROM assets a`
+		if len(where) > 0 {
+			q += ` WHERE ` + strings.Join(where, ` AND `)
+		}
+		if s.Sort == "revenue" {
+			q += ` ORDER BY a.revenue_rank DESC, a.id DESC`
+		} else {
+			q += ` ORDER BY a.id DESC`
+		}
+		q += ` LIMIT ? OFFSET ?` // parameters, so one prepared statement serves every page
 	}
-	q += ` LIMIT ? OFFSET ?` // parameters, so one prepared statement serves every page
 	out, err := r.assets(ctx, q, append(args, s.Limit+1, s.Offset)...)
 	if err != nil {
 		return nil, false, err

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -219,11 +218,7 @@ func funcs(denom string) template.FuncMap {
 		"bps": func(b int) string {
 			return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", float64(b)/100), "0"), ".") + "%"
 		},
-		"bytes": humanBytes,
-		"json": func(v any) string {
-			bz, _ := json.Marshal(v)
-			return string(bz)
-		},
+		"bytes":     humanBytes,
 		"kind":      kindLabel,
 		"role":      roleLabel,
 		"terms":     termsWords,
