@@ -121,6 +121,9 @@ import (
 	upgradekeeper "github.com/cosmos/cosmos-sdk/x/upgrade/keeper"
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
+	datataskkeeper "sahara/chain/x/datatask/keeper"
+	datataskmodule "sahara/chain/x/datatask/module"
+	datatasktypes "sahara/chain/x/datatask/types"
 	licensingkeeper "sahara/chain/x/licensing/keeper"
 	licensingmodule "sahara/chain/x/licensing/module"
 	licensingtypes "sahara/chain/x/licensing/types"
@@ -131,6 +134,7 @@ import (
 	royaltymodule "sahara/chain/x/royalty/module"
 	royaltytypes "sahara/chain/x/royalty/types"
 
+	datataskpc "sahara/chain/precompiles/datatask"
 	licensingpc "sahara/chain/precompiles/licensing"
 	registrypc "sahara/chain/precompiles/registry"
 	royaltypc "sahara/chain/precompiles/royalty"
@@ -179,6 +183,7 @@ type App struct {
 	RegistryKeeper  *registrykeeper.Keeper
 	LicensingKeeper *licensingkeeper.Keeper
 	RoyaltyKeeper   *royaltykeeper.Keeper
+	DataTaskKeeper  *datataskkeeper.Keeper
 	EVMMempool      sdkmempool.ExtMempool
 
 	ModuleManager      *module.Manager
@@ -218,7 +223,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		upgradetypes.StoreKey, feegrant.StoreKey, evidencetypes.StoreKey, authzkeeper.StoreKey,
 		ibcexported.StoreKey, ibctransfertypes.StoreKey,
 		evmtypes.StoreKey, feemarkettypes.StoreKey, erc20types.StoreKey,
-		registrytypes.StoreKey, licensingtypes.StoreKey, royaltytypes.StoreKey,
+		registrytypes.StoreKey, licensingtypes.StoreKey, royaltytypes.StoreKey, datatasktypes.StoreKey,
 	)
 	oKeys := storetypes.NewObjectStoreKeys(banktypes.ObjectStoreKey, evmtypes.ObjectKey, royaltytypes.ObjectStoreKey)
 	var nonTransientKeys []storetypes.StoreKey
@@ -301,6 +306,9 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		app.RegistryKeeper, app.RoyaltyKeeper)
 	app.RegistryKeeper.SetLicenseChecker(app.LicensingKeeper)
 	app.RegistryKeeper.SetHooks(app.RoyaltyKeeper)
+	// datatask escrows rewards and mints finished datasets into the registry.
+	app.DataTaskKeeper = datataskkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[datatasktypes.StoreKey]), accCodec, govAuthority,
+		authtypes.NewModuleAddress(datatasktypes.ModuleName).String(), app.RegistryKeeper, app.BankKeeper)
 
 	app.FeeMarketKeeper = feemarketkeeper.NewKeeper(appCodec, authtypes.NewModuleAddress(govtypes.ModuleName), keys[feemarkettypes.StoreKey])
 
@@ -362,6 +370,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		registrymodule.New(app.RegistryKeeper),
 		licensingmodule.New(app.LicensingKeeper),
 		royaltymodule.New(app.RoyaltyKeeper),
+		datataskmodule.New(app.DataTaskKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName:     genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -389,7 +398,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		ibcexported.ModuleName, ibctransfertypes.ModuleName, distrtypes.ModuleName, slashingtypes.ModuleName,
 		minttypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName,
 		feegrant.ModuleName, upgradetypes.ModuleName, consensusparamtypes.ModuleName,
-		registrytypes.ModuleName, licensingtypes.ModuleName, royaltytypes.ModuleName,
+		registrytypes.ModuleName, licensingtypes.ModuleName, royaltytypes.ModuleName, datatasktypes.ModuleName,
 	)
 	// genutil after staking (pools funded) and auth; the fee market before
 	// genutil (gentxs go through the min-gas-price check).
@@ -399,7 +408,7 @@ func New(logger log.Logger, db dbm.DB, loadLatest bool, appOpts servertypes.AppO
 		evmtypes.ModuleName, feemarkettypes.ModuleName, erc20types.ModuleName, ibctransfertypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, consensusparamtypes.ModuleName,
-		registrytypes.ModuleName, licensingtypes.ModuleName, royaltytypes.ModuleName,
+		registrytypes.ModuleName, licensingtypes.ModuleName, royaltytypes.ModuleName, datatasktypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
 	app.ModuleManager.SetOrderExportGenesis(genesisOrder...)
@@ -614,17 +623,18 @@ func (app *App) ExportAppStateAndValidators(forZeroHeight bool, _ []string, modu
 		ConsensusParams: app.GetConsensusParams(ctx)}, err
 }
 
-// withProtocolPrecompiles adds the registry, licensing and royalty precompiles to the stack's.
+// withProtocolPrecompiles adds the registry, licensing, royalty and datatask precompiles to the stack's.
 func (app *App) withProtocolPrecompiles(m map[common.Address]corevm.PrecompiledContract) map[common.Address]corevm.PrecompiledContract {
 	m[registrypc.Address] = registrypc.New(app.RegistryKeeper, app.BankKeeper)
 	m[licensingpc.Address] = licensingpc.New(app.LicensingKeeper, app.BankKeeper)
 	m[royaltypc.Address] = royaltypc.New(app.RoyaltyKeeper, app.BankKeeper)
+	m[datataskpc.Address] = datataskpc.New(app.DataTaskKeeper, app.BankKeeper)
 	return m
 }
 
 // ProtocolPrecompiles are the addresses of Sahara's own precompiles (contracts/addresses.json).
 func ProtocolPrecompiles() []string {
-	return []string{registrypc.Address.Hex(), licensingpc.Address.Hex(), royaltypc.Address.Hex()}
+	return []string{registrypc.Address.Hex(), licensingpc.Address.Hex(), royaltypc.Address.Hex(), datataskpc.Address.Hex()}
 }
 
 // ActiveStaticPrecompiles is every static precompile the chain enables, sorted as the vm module requires.

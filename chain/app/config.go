@@ -1,6 +1,7 @@
 package app
 
 import (
+	datatasktypes "sahara/chain/x/datatask/types"
 	royaltytypes "sahara/chain/x/royalty/types"
 
 	"maps"
@@ -74,6 +75,7 @@ var moduleAccountPermissions = map[string][]string{
 	feemarkettypes.ModuleName:      nil,
 	erc20types.ModuleName:          {authtypes.Minter, authtypes.Burner},
 	royaltytypes.ModuleName:        nil, // holds unclaimed royalties
+	datatasktypes.ModuleName:       nil, // holds data-task escrows
 }
 
 // ModuleAccountPermissions returns a copy of the module account permissions.

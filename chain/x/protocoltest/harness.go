@@ -1,6 +1,6 @@
-// Package protocoltest runs the registry, licensing and royalty keepers inside the real app (real
+// Package protocoltest runs the registry, licensing, royalty and datatask keepers inside the real app (real
 // bank, auth and stores on an in-memory database), so keeper rules are tested with real money
-// movements. Every keeper test of the three modules lives here so the app tree is linked once.
+// movements. Every keeper test of these modules lives here so the app tree is linked once.
 package protocoltest
 
 import (
@@ -20,6 +20,7 @@ import (
 	minttypes "github.com/cosmos/cosmos-sdk/x/mint/types"
 
 	"sahara/chain/app"
+	datatasktypes "sahara/chain/x/datatask/types"
 	licensingtypes "sahara/chain/x/licensing/types"
 	registrytypes "sahara/chain/x/registry/types"
 	royaltytypes "sahara/chain/x/royalty/types"
@@ -44,6 +45,7 @@ func New(t testing.TB) *Env {
 	must(t, a.RegistryKeeper.InitGenesis(ctx, registrytypes.DefaultGenesis()))
 	must(t, a.LicensingKeeper.InitGenesis(ctx, licensingtypes.DefaultGenesis()))
 	must(t, a.RoyaltyKeeper.InitGenesis(ctx, royaltytypes.DefaultGenesis()))
+	must(t, a.DataTaskKeeper.InitGenesis(ctx, datatasktypes.DefaultGenesis()))
 	return e
 }
 
