@@ -72,6 +72,7 @@ type PrecompileAddresses struct {
 	Registry  string `json:"registry"`
 	Licensing string `json:"licensing"`
 	Royalty   string `json:"royalty"`
+	DataTask  string `json:"datatask"`
 }
 
 // Addresses reads addresses.json.

@@ -20,9 +20,9 @@ import (
 )
 
 // protocolCommands are the task-shaped CLIs over the three protocol modules:
-// `sahara asset …`, `sahara license …`, `sahara royalty …`.
+// `sahara asset …`, `sahara license …`, `sahara royalty …`, `sahara pool …`.
 func protocolCommands() []*cobra.Command {
-	return []*cobra.Command{assetCmd(), licenseCmd(), royaltyCmd()}
+	return []*cobra.Command{assetCmd(), licenseCmd(), royaltyCmd(), poolCmd()}
 }
 
 func txCommand(c *cobra.Command) *cobra.Command {

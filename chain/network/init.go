@@ -285,6 +285,9 @@ var IndexedEvents = []string{
 	"sahara.licensing.v1.license_transferred.license_id", "sahara.licensing.v1.license_transferred.to",
 	"sahara.licensing.v1.license_revoked.license_id",
 	"sahara.royalty.v1.paid.asset_id", "sahara.royalty.v1.claimed.claimant",
+	"sahara.datatask.v1.pool_created.pool_id", "sahara.datatask.v1.pool_created.requester",
+	"sahara.datatask.v1.payouts_posted.pool_id", "sahara.datatask.v1.pool_closed.pool_id",
+	"sahara.datatask.v1.dataset_minted.pool_id",
 }
 
 // DefaultAppConfig is the app.toml of a node listening on host with ports.

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// Sahara data-task escrow (x/datatask), a precompile at 0x0000000000000000000000000000000000000903.
 /// A pool escrows rewards for a labelling project in one or more denoms ("asah" is the native coin;
-/// a partner ERC-20 registered through x/erc20 is the bank denom "erc20/0x…"). Its QA authorities
+/// a partner ERC-20 registered through x/erc20 is the bank denom "erc20:0x…"). Its QA authorities
 /// post payout batches, each batch id at most once; the requester takes back what is left after the
 /// deadline; the finished dataset is minted as an asset shared by its contributors.
 /// Every write returns a value: Solidity refuses to call a function without return data on an

@@ -1,4 +1,4 @@
-// Package protocol builds the EVM calls of the registry, licensing and royalty precompiles and
+// Package protocol builds the EVM calls of the registry, licensing, royalty and datatask precompiles and
 // reads their results from receipts. It holds no key: a call is {to, data} that a wallet, a
 // browser (EIP-1193) or evmclient signs.
 package protocol
@@ -20,10 +20,12 @@ var (
 	RegistryAddress  = common.HexToAddress(addrs.Registry)
 	LicensingAddress = common.HexToAddress(addrs.Licensing)
 	RoyaltyAddress   = common.HexToAddress(addrs.Royalty)
+	DataTaskAddress  = common.HexToAddress(addrs.DataTask)
 
 	Registry  = contracts.MustLoad("IRegistry").ABI
 	Licensing = contracts.MustLoad("ILicensing").ABI
 	Royalty   = contracts.MustLoad("IRoyalty").ABI
+	DataTask  = contracts.MustLoad("IDataTask").ABI
 )
 
 // Call is one contract call to sign and send.
@@ -117,6 +119,77 @@ func Claim(startAfter uint64) (Call, error) {
 	return pack(Royalty, RoyaltyAddress, 5_000_000, "claim", startAfter)
 }
 
+// Pool is a new data-task reward pool: Deposits[i] and Rates[i] are in Denoms[i].
+type Pool struct {
+	Name           string
+	Authorities    []common.Address
+	Denoms         []string
+	Deposits       []*big.Int
+	Rates          []*big.Int
+	MaxBonusBps    uint32
+	Deadline       int64 // unix seconds
+	RequesterShare uint64
+}
+
+// CreatePool escrows a pool's deposits from the sender.
+func CreatePool(p Pool) (Call, error) {
+	return pack(DataTask, DataTaskAddress, 1_000_000, "createPool", p.Name, p.Authorities, p.Denoms, p.Deposits, p.Rates,
+		p.MaxBonusBps, p.Deadline, p.RequesterShare)
+}
+
+// Payout is one contributor's line in a payout batch: Amounts[j] is in the batch's Denoms[j].
+type Payout struct {
+	To      common.Address
+	Amounts []*big.Int
+	Units   uint64
+	Weight  uint64
+}
+
+// PayoutGas is the gas limit given to a payout batch of n entries.
+func PayoutGas(n int) uint64 { return 500_000 + uint64(n)*60_000 }
+
+// PostPayouts pays a batch of a pool (the sender must be a QA authority of it).
+func PostPayouts(pool, batch uint64, denoms []string, entries []Payout) (Call, error) {
+	to := make([]common.Address, len(entries))
+	amounts := make([][]*big.Int, len(entries))
+	units := make([]uint64, len(entries))
+	weights := make([]uint64, len(entries))
+	for i, e := range entries {
+		to[i], amounts[i], units[i], weights[i] = e.To, e.Amounts, e.Units, e.Weight
+	}
+	return pack(DataTask, DataTaskAddress, PayoutGas(len(entries)), "postPayouts", pool, batch, denoms, to, amounts, units, weights)
+}
+
+// FundPool adds amount of denom to a pool.
+func FundPool(pool uint64, denom string, amount *big.Int) (Call, error) {
+	return pack(DataTask, DataTaskAddress, 500_000, "fundPool", pool, denom, amount)
+}
+
+// ClosePool refunds what a pool holds to its requester.
+func ClosePool(pool uint64) (Call, error) {
+	return pack(DataTask, DataTaskAddress, 500_000, "closePool", pool)
+}
+
+// MintDataset registers a pool's finished dataset, shared by its contributors.
+func MintDataset(pool uint64, name, uri string, root [32]byte, size uint64) (Call, error) {
+	return pack(DataTask, DataTaskAddress, 3_000_000, "mintDataset", pool, name, uri, root, size)
+}
+
+// PoolID is the id a PoolCreated log in r reports.
+func PoolID(r *types.Receipt) (uint64, bool) {
+	return logArg(r, DataTaskAddress, DataTask.Events["PoolCreated"])
+}
+
+// DatasetID is the asset id a DatasetMinted log in r reports.
+func DatasetID(r *types.Receipt) (uint64, bool) {
+	for _, l := range r.Logs {
+		if l.Address == DataTaskAddress && len(l.Topics) > 2 && l.Topics[0] == DataTask.Events["DatasetMinted"].ID {
+			return new(big.Int).SetBytes(l.Topics[2].Bytes()).Uint64(), true
+		}
+	}
+	return 0, false
+}
+
 // logArg returns the first indexed uint64 topic of an event's log from addr.
 func logArg(r *types.Receipt, addr common.Address, ev abi.Event) (uint64, bool) {
 	for _, l := range r.Logs {
@@ -139,7 +212,7 @@ func LicenseID(r *types.Receipt) (uint64, bool) {
 
 // Unpack decodes a call's return data (from eth_call) into its outputs.
 func Unpack(c Call, out []byte) ([]any, error) {
-	for _, a := range []abi.ABI{Registry, Licensing, Royalty} {
+	for _, a := range []abi.ABI{Registry, Licensing, Royalty, DataTask} {
 		if m, err := a.MethodById(c.Data); err == nil {
 			return m.Outputs.Unpack(out)
 		}

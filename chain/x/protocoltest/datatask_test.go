@@ -15,7 +15,7 @@ import (
 	rt "sahara/chain/x/registry/types"
 )
 
-const partner = "erc20/0x5A4A000000000000000000000000000000000001" // the bank form of a partner ERC-20
+const partner = "erc20:0x5A4A000000000000000000000000000000000001" // the bank form of a partner ERC-20
 
 func (e *Env) task() dt.MsgServer   { return dk.NewMsgServer(e.App.DataTaskKeeper) }
 func (e *Env) taskQ() dt.QueryServer { return dk.NewQueryServer(e.App.DataTaskKeeper) }
