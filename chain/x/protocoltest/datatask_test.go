@@ -17,7 +17,7 @@ import (
 
 const partner = "erc20:0x5A4A000000000000000000000000000000000001" // the bank form of a partner ERC-20
 
-func (e *Env) task() dt.MsgServer   { return dk.NewMsgServer(e.App.DataTaskKeeper) }
+func (e *Env) task() dt.MsgServer    { return dk.NewMsgServer(e.App.DataTaskKeeper) }
 func (e *Env) taskQ() dt.QueryServer { return dk.NewQueryServer(e.App.DataTaskKeeper) }
 
 func pair(asah, part int64) sdk.Coins {
