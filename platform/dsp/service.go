@@ -1,0 +1,71 @@
+// Package dsp is the Data Services Platform: requesters post labelling projects, contributors
+// label items, and quality is proven before anyone is paid.
+//
+//   - Assignment: leases that expire and reassign, fixed or dynamic overlap (ask again until the
+//     truth library's confidence is high enough), control items mixed in at a set rate, a
+//     qualification run of control items, blind labelling (no one sees another's answer).
+//   - Quality: skills from control accuracy, automatic bans (low accuracy, answers faster than a
+//     floor), a review queue for low-confidence items whose decisions become ground truth.
+//   - Money: per accepted answer, with a quality bonus; accepted answers are settled in epochs as
+//     payout batches through x/datatask, each answer in exactly one batch and each batch applied
+//     on chain exactly once, even if the service is killed in the middle (payout.go).
+//
+// State lives in the platform database (SQLite or PostgreSQL, the same SQL); the truth models of
+// categorical projects are kept in memory and rebuilt from the answers after a restart.
+package dsp
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"sahara/platform/db"
+	"sahara/platform/store"
+)
+
+// Config wires the service.
+type Config struct {
+	DB    *db.DB
+	Store *store.Store // item files (images); nil: text items only
+	Chain Chain        // payouts and minting; nil: no settlement (tests of the labelling flow)
+	Log   *slog.Logger
+	Clock func() time.Time // nil: time.Now
+	// MaxBatchEntries bounds one payout transaction (default 1000).
+	MaxBatchEntries int
+}
+
+// Service is the data platform over one database.
+type Service struct {
+	db       *db.DB
+	store    *store.Store
+	chain    Chain
+	log      *slog.Logger
+	clock    func() time.Time
+	maxBatch int
+
+	modelsMu sync.Mutex
+	models   map[int64]*model // categorical projects' live truth models
+	settleMu sync.Mutex       // one settlement at a time: batches go out in order
+}
+
+// New opens the service, migrating its tables.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if err := cfg.DB.Migrate(ctx, "dsp", migrations); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.MaxBatchEntries == 0 {
+		cfg.MaxBatchEntries = 1000
+	}
+	return &Service{db: cfg.DB, store: cfg.Store, chain: cfg.Chain, log: cfg.Log, clock: cfg.Clock,
+		maxBatch: cfg.MaxBatchEntries, models: map[int64]*model{}}, nil
+}
+
+// DB is the service's database.
+func (s *Service) DB() *db.DB { return s.db }
+
+// Store is the blob store of item files (nil when there is none).
+func (s *Service) Store() *store.Store { return s.store }

@@ -1,0 +1,343 @@
+package dsp
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Task is an item leased to a contributor: what they see, never the gold or anyone's answers.
+type Task struct {
+	ProjectID  int64             `json:"project_id"`
+	ItemID     int64             `json:"item_id"`
+	Data       map[string]string `json:"data"`
+	Suggestion string            `json:"suggestion,omitempty"` // the built-in model's proposal
+	Expires    int64             `json:"lease_expires"`        // unix ms
+}
+
+var (
+	// ErrNoWork: nothing left for this contributor in the project now.
+	ErrNoWork = errors.New("no task for you right now: every open item has its answers or is leased")
+	// ErrBanned: the contributor may no longer work on the project.
+	ErrBanned = errors.New("banned from this project")
+)
+
+// Worker is a contributor's standing in one project.
+type Worker struct {
+	Address         string  `json:"address"`
+	Answers         int64   `json:"answers"`
+	Controls        int64   `json:"controls"`
+	ControlsCorrect int64   `json:"controls_correct"`
+	Fast            int64   `json:"fast"`
+	Banned          string  `json:"banned,omitempty"` // why, when banned
+	Skill           float64 `json:"skill"`            // control accuracy, smoothed: (correct+1)/(controls+2)
+}
+
+func skill(correct, controls int64) float64 { return float64(correct+1) / float64(controls+2) }
+
+func (s *Service) worker(ctx context.Context, q querier, project int64, addr string) (*Worker, error) {
+	w := &Worker{Address: addr}
+	err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT answers, controls, controls_correct, fast, banned FROM dsp_workers WHERE project_id = ? AND worker = ?`),
+		project, addr).Scan(&w.Answers, &w.Controls, &w.ControlsCorrect, &w.Fast, &w.Banned)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	w.Skill = skill(w.ControlsCorrect, w.Controls)
+	return w, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// Next leases the contributor's next item: the one they already hold, else a control item
+// (during qualification, and then at the project's control rate), else the open item that most
+// needs an answer (highest priority: the pre-labeller's uncertainty when it runs).
+func (s *Service) Next(ctx context.Context, projectID int64, worker string) (*Task, error) {
+	p, err := s.Project(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != "open" {
+		return nil, inputErr("project %d is closed", projectID)
+	}
+	now := s.now().UnixMilli()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	w, err := s.worker(ctx, tx, projectID, worker)
+	if err != nil {
+		return nil, err
+	}
+	if w.Banned != "" {
+		return nil, fmt.Errorf("%w: %s", ErrBanned, w.Banned)
+	}
+	var item int64
+	var expires int64
+	err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT item_id, expires_at FROM dsp_leases WHERE project_id = ? AND worker = ? AND expires_at > ? ORDER BY expires_at LIMIT 1`),
+		projectID, worker, now).Scan(&item, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		item, expires, err = 0, now+int64(p.Spec.LeaseSeconds)*1000, nil
+		control := w.Controls < int64(p.Spec.Qualification) || (p.Spec.ControlRate > 0 && rand.Float64() < p.Spec.ControlRate)
+		if control {
+			item, err = s.pickControl(ctx, tx, projectID, worker)
+		}
+		if err == nil && item == 0 {
+			item, err = s.pickOpen(ctx, tx, projectID, worker, now)
+		}
+		if err == nil && item == 0 && !control {
+			item, err = s.pickControl(ctx, tx, projectID, worker) // nothing open: keep control items coming
+		}
+		if err != nil {
+			return nil, err
+		}
+		if item == 0 {
+			return nil, ErrNoWork
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO dsp_leases (item_id, worker, project_id, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (item_id, worker) DO UPDATE SET expires_at = excluded.expires_at`), item, worker, projectID, expires); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	it, err := scanItem(tx.QueryRowContext(ctx, s.db.Rebind(`SELECT `+itemCols+` FROM dsp_items WHERE id = ?`), item))
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	t := &Task{ProjectID: projectID, ItemID: it.ID, Data: it.Data, Expires: expires}
+	if p.Spec.Prelabel && !it.IsControl { // a suggestion on a control item would give the answer away
+		t.Suggestion = it.Suggestion
+	}
+	return t, nil
+}
+
+// pickControl is a control item the contributor has not answered, in an order of their own.
+func (s *Service) pickControl(ctx context.Context, tx querier, project int64, worker string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT i.id FROM dsp_items i WHERE i.project_id = ? AND i.is_control = 1
+		AND NOT EXISTS (SELECT 1 FROM dsp_answers a WHERE a.item_id = i.id AND a.worker = ?)
+		ORDER BY (i.id * ?) % 1000003 LIMIT 1`), project, worker, 1+rand.IntN(1_000_000)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// pickOpen is the open item that needs answers most, that the contributor has neither answered
+// nor holds, and that is not already leased to everyone it needs.
+func (s *Service) pickOpen(ctx context.Context, tx querier, project int64, worker string, now int64) (int64, error) {
+	q := `SELECT i.id FROM dsp_items i WHERE i.project_id = ? AND i.is_control = 0 AND i.status = 'open'
+		AND i.answers + (SELECT COUNT(*) FROM dsp_leases l WHERE l.item_id = i.id AND l.expires_at > ?) < i.needed
+		AND NOT EXISTS (SELECT 1 FROM dsp_answers a WHERE a.item_id = i.id AND a.worker = ?)
+		AND NOT EXISTS (SELECT 1 FROM dsp_leases l WHERE l.item_id = i.id AND l.worker = ?)
+		ORDER BY i.priority DESC, i.id LIMIT 1`
+	if s.db.Postgres() {
+		q += ` FOR UPDATE SKIP LOCKED` // two contributors do not race for an item's last slot
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, s.db.Rebind(q), project, now, worker, worker).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// SubmitResult tells the contributor what happened to their answer, without revealing whether it
+// was a control item or what others said.
+type SubmitResult struct {
+	AnswerID int64  `json:"answer_id"`
+	Banned   string `json:"banned,omitempty"` // set when this answer got the contributor banned
+}
+
+// Submit records an answer to an item leased to the contributor. It refuses an item not leased
+// to them, an expired lease, a second answer and an answer that does not fit the project; on
+// success the lease ends, the contributor's record and the item's progress move in the same
+// transaction.
+func (s *Service) Submit(ctx context.Context, projectID int64, worker string, itemID int64, raw []byte, duration time.Duration) (*SubmitResult, error) {
+	p, err := s.Project(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var expires int64
+	err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT expires_at FROM dsp_leases WHERE item_id = ? AND worker = ? AND project_id = ?`),
+		itemID, worker, projectID).Scan(&expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		var n int
+		tx.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM dsp_answers WHERE item_id = ? AND worker = ?`), itemID, worker).Scan(&n)
+		if n > 0 {
+			return nil, inputErr("you already answered item %d: each item takes one answer from each contributor", itemID)
+		}
+		return nil, inputErr("item %d is not leased to you: ask for your next task (POST /api/tasks/%d/next)", itemID, projectID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if expires <= now.UnixMilli() {
+		tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM dsp_leases WHERE item_id = ? AND worker = ?`), itemID, worker)
+		tx.Commit()
+		return nil, inputErr("your lease on item %d expired at %s; it may go to someone else: ask for your next task",
+			itemID, time.UnixMilli(expires).UTC().Format(time.RFC3339))
+	}
+	it, err := scanItem(tx.QueryRowContext(ctx, s.db.Rebind(`SELECT `+itemCols+` FROM dsp_items WHERE id = ?`), itemID))
+	if err != nil {
+		return nil, err
+	}
+	canon, label, err := parseAnswer(p, it, raw)
+	if err != nil {
+		return nil, &InputError{err.Error()}
+	}
+	w, err := s.worker(ctx, tx, projectID, worker)
+	if err != nil {
+		return nil, err
+	}
+	if w.Banned != "" {
+		return nil, fmt.Errorf("%w: %s", ErrBanned, w.Banned)
+	}
+	var correct any
+	if it.IsControl {
+		ok := agreement(p, it.Gold, canon) >= AcceptAgreement
+		correct = boolInt(ok)
+		w.Controls++
+		if ok {
+			w.ControlsCorrect++
+		}
+	}
+	w.Answers++
+	fast := duration.Seconds() < p.Spec.MinSeconds
+	if fast {
+		w.Fast++
+	}
+	res := &SubmitResult{}
+	switch {
+	case p.Spec.MinAccuracy > 0 && w.Controls >= int64(p.Spec.MinControls) && float64(w.ControlsCorrect)/float64(w.Controls) < p.Spec.MinAccuracy:
+		w.Banned = fmt.Sprintf("control accuracy %d/%d is below the project's %.0f%%", w.ControlsCorrect, w.Controls, 100*p.Spec.MinAccuracy)
+	case p.Spec.MinSeconds > 0 && w.Fast >= int64(p.Spec.MaxFast):
+		w.Banned = fmt.Sprintf("%d answers faster than the project's floor of %.1f s", w.Fast, p.Spec.MinSeconds)
+	}
+	res.Banned = w.Banned
+	err = tx.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO dsp_answers (project_id, item_id, worker, value, label, duration_ms, created_at, is_control, correct, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id`),
+		projectID, itemID, worker, canon, label, duration.Milliseconds(), now.UnixMilli(), boolInt(it.IsControl), correct).Scan(&res.AnswerID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM dsp_leases WHERE item_id = ? AND worker = ?`), itemID, worker); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO dsp_workers (project_id, worker, answers, controls, controls_correct, fast, banned, first_at, last_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, worker) DO UPDATE SET answers = excluded.answers,
+		controls = excluded.controls, controls_correct = excluded.controls_correct, fast = excluded.fast, banned = excluded.banned, last_at = excluded.last_at`),
+		projectID, worker, w.Answers, w.Controls, w.ControlsCorrect, w.Fast, w.Banned, now.UnixMilli(), now.UnixMilli()); err != nil {
+		return nil, err
+	}
+	if w.Banned != "" {
+		// A banned contributor's answers no longer count: their items need someone else's answer,
+		// and finished ones open again (the epoch decides them afresh).
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET answers = answers - 1, status = 'open', done_at = 0
+			WHERE project_id = ? AND is_control = 0 AND id IN (SELECT item_id FROM dsp_answers WHERE project_id = ? AND worker = ? AND id <> ?)`),
+			projectID, projectID, worker, res.AnswerID); err != nil {
+			return nil, err
+		}
+	}
+	var observed *model
+	if !it.IsControl && w.Banned == "" {
+		if observed, err = s.progress(ctx, tx, p, it, worker, canon, label, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		if observed != nil {
+			observed.invalidate() // the model saw an answer the database does not have
+		}
+		return nil, err
+	}
+	if w.Banned != "" {
+		s.invalidateModel(projectID) // a banned contributor's answers leave the estimates
+	}
+	return res, nil
+}
+
+// progress counts the answer on the item and decides whether the item is finished: fixed
+// overlap when it has its answers; dynamic overlap when the truth model's confidence reaches the
+// target (or at the most answers), otherwise one more answer is asked for. A finished item whose
+// confidence is below review_below goes to the review queue. It returns the model it updated.
+func (s *Service) progress(ctx context.Context, tx querier, p *Project, it *Item, worker, canon, label string, now time.Time) (*model, error) {
+	it.Answers++
+	status, needed := "open", it.Needed
+	var final string
+	var conf float64
+	var m *model
+	if Categorical(p.TaskType) {
+		var err error
+		if m, err = s.model(ctx, p); err != nil {
+			return nil, err
+		}
+		est, err := m.observe(it.ID, worker, label)
+		if err != nil {
+			return nil, err
+		}
+		final, conf = labelAnswer(p, est.Label), est.Confidence
+		switch {
+		case !p.Spec.Dynamic && it.Answers >= p.Spec.Overlap:
+			status = "done"
+		case p.Spec.Dynamic && it.Answers >= p.Spec.MinOverlap && conf >= p.Spec.Confidence:
+			status = "done"
+		case p.Spec.Dynamic && it.Answers >= p.Spec.Overlap:
+			status = "done"
+		case p.Spec.Dynamic && it.Answers >= needed:
+			needed = it.Answers + 1
+		}
+	} else if it.Answers >= it.Needed {
+		rows, err := tx.QueryContext(ctx, s.db.Rebind(`SELECT value FROM dsp_answers WHERE item_id = ?`), it.ID)
+		if err != nil {
+			return nil, err
+		}
+		var answers []string
+		for rows.Next() {
+			var v string
+			rows.Scan(&v)
+			answers = append(answers, v)
+		}
+		rows.Close()
+		var agree []float64
+		final, agree = aggregate(p, answers)
+		for _, a := range agree {
+			conf += a / float64(len(agree))
+		}
+		status = "done"
+	}
+	if status == "done" && p.Spec.ReviewBelow > 0 && conf < p.Spec.ReviewBelow {
+		status = "review"
+	}
+	var doneAt int64
+	if status != "open" {
+		doneAt = now.UnixMilli()
+	}
+	_, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET answers = answers + 1, status = ?, needed = ?, final = ?, confidence = ?, done_at = ? WHERE id = ?`),
+		status, needed, nullIfEmpty(final), conf, doneAt, it.ID)
+	return m, err
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
