@@ -6,16 +6,22 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/spf13/pflag"
 
 	"sahara/chain/app"
 	chaincmd "sahara/chain/cmd"
 	"sahara/platform/db"
+	"sahara/platform/dsp"
+	"sahara/platform/dsp/dspweb"
 	"sahara/platform/indexer"
 	"sahara/platform/store"
 	storecli "sahara/platform/store/cli"
 	"sahara/platform/web"
+	"sahara/sdk/evmclient"
 )
 
 // platformService runs the platform beside the chain under `sahara up`: the blob store's HTTP API
@@ -84,6 +90,9 @@ func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload i
 	if err != nil {
 		return err
 	}
+	if err := startDSP(ctx, env, d, st, w, log); err != nil {
+		return err
+	}
 	ready := make(chan error, 1)
 	go func() {
 		ready <- w.ListenAndServe(ctx, addr, func(url string) {
@@ -101,4 +110,61 @@ func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload i
 		}
 	}()
 	return nil
+}
+
+// startDSP adds the data platform to the web app. Its QA authority key (which posts payout batches
+// to x/datatask) is <home>/dsp-authority.key; on a dev chain a dev account tops it up with gas money.
+func startDSP(ctx context.Context, env chaincmd.UpEnv, d *db.DB, st *store.Store, w *web.App, log *slog.Logger) error {
+	key, err := dsp.LoadOrCreateAuthority(filepath.Join(env.Home, "dsp-authority.key"))
+	if err != nil {
+		return fmt.Errorf("data platform authority key: %w", err)
+	}
+	chain, err := dsp.DialChain("http://"+env.EVMRPC, env.GRPC, key)
+	if err != nil {
+		return err
+	}
+	if len(env.Accounts) > 0 {
+		go func() { // once JSON-RPC answers
+			devKey := env.Accounts[len(env.Accounts)-1].PrivateKey
+			for i := 0; i < 120; i++ {
+				c, err := chain.Client(ctx)
+				if err == nil {
+					if err = fundAuthority(ctx, c, devKey, key.Address); err == nil {
+						return
+					}
+				}
+				time.Sleep(time.Second)
+			}
+			log.Warn("could not fund the data platform's authority: payouts need gas", "address", key.Address.Hex())
+		}()
+	}
+	svc, err := dsp.New(ctx, dsp.Config{DB: d, Store: st, Chain: chain, Log: log})
+	if err != nil {
+		return fmt.Errorf("data platform on %s: %w", d, err)
+	}
+	dspweb.Register(w, svc, 0)
+	fmt.Fprintf(env.Out, "Data platform:      QA authority %s\n", key.Address.Hex())
+	return nil
+}
+
+// fundAuthority sends the authority 100 SAH from a dev account when it has less than 10.
+func fundAuthority(ctx context.Context, c *evmclient.Client, devKey string, to common.Address) error {
+	if h, err := c.BlockNumber(ctx); err != nil || h < 1 {
+		return fmt.Errorf("the chain has no block yet")
+	}
+	bal, err := c.BalanceAt(ctx, to, nil)
+	if err != nil {
+		return err
+	}
+	if bal.Cmp(evmclient.Ether(10)) >= 0 {
+		return nil
+	}
+	dev, err := evmclient.WalletFromHex(devKey)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err = c.SendAndWait(ctx, dev, &to, evmclient.Ether(100), nil, 21_000)
+	return err
 }

@@ -45,6 +45,8 @@ type Spec struct {
 	BonusSkill float64           `json:"bonus_skill,omitempty"`
 	// RequesterShare is the requester's part of the minted dataset, in percent.
 	RequesterShare float64 `json:"requester_share,omitempty"`
+	// Reviewers may decide review items, besides the owner (0x addresses).
+	Reviewers []string `json:"reviewers,omitempty"`
 	// Prelabel: the built-in text classifier suggests labels and orders work by its uncertainty.
 	Prelabel bool `json:"prelabel,omitempty"`
 }
@@ -62,6 +64,19 @@ type Project struct {
 	DatasetID    uint64 `json:"dataset_id"`
 	NextBatch    uint64 `json:"next_batch"`
 	CreatedAt    int64  `json:"created_at"`
+}
+
+// MayReview reports whether addr (0x) may decide the project's review items.
+func (p *Project) MayReview(addr string) bool {
+	if strings.EqualFold(addr, p.Owner) {
+		return true
+	}
+	for _, r := range p.Spec.Reviewers {
+		if strings.EqualFold(r, addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // Denoms are the project's reward denoms, sorted.

@@ -72,6 +72,14 @@ func DataURI(desc string) string {
 	return "data:text/plain;charset=utf-8," + url.PathEscape(desc)
 }
 
+// buildAny builds a marketplace action or one a service added.
+func (a *App) buildAny(ctx context.Context, action string, p txParams, raw json.RawMessage, from common.Address) (protocol.Call, error) {
+	if act, ok := a.actions[action]; ok {
+		return act.Build(ctx, raw, from)
+	}
+	return a.build(ctx, action, p, from)
+}
+
 // build turns an action and its parameters into a precompile call made by from.
 func (a *App) build(ctx context.Context, action string, p txParams, from common.Address) (protocol.Call, error) {
 	switch action {
@@ -199,14 +207,18 @@ func (a *App) tx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p txParams
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&p); err != nil {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
+	if err == nil {
+		err = json.Unmarshal(raw, &p)
+	}
+	if err != nil {
 		a.fail(w, r, http.StatusBadRequest, "want a JSON body of the action's fields: %v", err)
 		return
 	}
 	action := r.PathValue("action")
 	ctx, cancel := context.WithTimeout(r.Context(), 90*time.Second)
 	defer cancel()
-	call, err := a.build(ctx, action, p, s.Address)
+	call, err := a.buildAny(ctx, action, p, raw, s.Address)
 	if err != nil {
 		a.txFail(w, r, err)
 		return
@@ -249,7 +261,7 @@ func (a *App) tx(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusBadGateway, "sending: %v", err)
 		return
 	}
-	out2, err := a.await(ctx, c, tx.Hash(), action, p, s.Address, call)
+	out2, err := a.await(ctx, c, tx.Hash(), action, p, raw, s.Address, call)
 	if err != nil {
 		a.txFail(w, r, err)
 		return
@@ -270,7 +282,7 @@ func (a *App) txFail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // await waits for the receipt and for the index to hold its block, then reads the result.
-func (a *App) await(ctx context.Context, c *evmclient.Client, hash common.Hash, action string, p txParams, from common.Address, call protocol.Call) (map[string]any, error) {
+func (a *App) await(ctx context.Context, c *evmclient.Client, hash common.Hash, action string, p txParams, raw json.RawMessage, from common.Address, call protocol.Call) (map[string]any, error) {
 	rc, err := c.WaitReceipt(ctx, hash)
 	if err != nil {
 		return nil, err
@@ -295,6 +307,15 @@ func (a *App) await(ctx context.Context, c *evmclient.Client, hash common.Hash, 
 			}
 		}
 	}
+	if act, ok := a.actions[action]; ok && act.Done != nil {
+		more, err := act.Done(ctx, rc, raw, from)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range more {
+			res[k] = v
+		}
+	}
 	if err := a.cfg.Indexer.WaitFor(ctx, rc.BlockNumber.Int64()); err != nil {
 		return nil, fmt.Errorf("waiting for the index to reach block %d: %w", rc.BlockNumber, err)
 	}
@@ -309,13 +330,20 @@ func (a *App) txWait(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Hash   string   `json:"hash"`
-		Action string   `json:"action"`
-		Params txParams `json:"params"`
+		Hash   string          `json:"hash"`
+		Action string          `json:"action"`
+		Params json.RawMessage `json:"params"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil || len(req.Hash) != 66 {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 256<<10)).Decode(&req); err != nil || len(req.Hash) != 66 {
 		a.fail(w, r, http.StatusBadRequest, `want {"hash": "0x…", "action": "…", "params": {…}}`)
 		return
+	}
+	var params txParams
+	if len(req.Params) > 0 {
+		if err := json.Unmarshal(req.Params, &params); err != nil {
+			a.fail(w, r, http.StatusBadRequest, "params: %v", err)
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 90*time.Second)
 	defer cancel()
@@ -326,12 +354,12 @@ func (a *App) txWait(w http.ResponseWriter, r *http.Request) {
 	}
 	var call protocol.Call
 	if req.Action == "terms" {
-		if call, err = a.build(ctx, "terms", req.Params, s.Address); err != nil {
+		if call, err = a.build(ctx, "terms", params, s.Address); err != nil {
 			a.txFail(w, r, err)
 			return
 		}
 	}
-	res, err := a.await(ctx, c, common.HexToHash(req.Hash), req.Action, req.Params, s.Address, call)
+	res, err := a.await(ctx, c, common.HexToHash(req.Hash), req.Action, params, req.Params, s.Address, call)
 	if err != nil {
 		a.txFail(w, r, err)
 		return

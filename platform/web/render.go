@@ -218,6 +218,17 @@ func funcs(denom string) template.FuncMap {
 		"bps": func(b int) string {
 			return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", float64(b)/100), "0"), ".") + "%"
 		},
+		// amount shows smallest units of an 18-decimal denom with its name (SAH for the native one).
+		"amount": func(units, d string) string {
+			if d == denom {
+				return FormatAmount(units) + " SAH"
+			}
+			if len(d) > 16 {
+				d = d[:12] + "…" + d[len(d)-4:]
+			}
+			return FormatAmount(units) + " " + d
+		},
+		"percent":   func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
 		"bytes":     humanBytes,
 		"kind":      kindLabel,
 		"role":      roleLabel,

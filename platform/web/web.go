@@ -97,6 +97,8 @@ type App struct {
 	siwe   map[string]*siwe.Server // per host the app is reached at
 	dev    map[common.Address]*evmclient.Wallet
 	sendMu sync.Mutex // dev-mode sends: one at a time, so nonces never collide
+
+	actions map[string]Action // chain actions added by other services
 }
 
 // NavItem is a link in the top bar.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"math/big"
 	"os/exec"
 	"strings"
@@ -17,52 +16,19 @@ import (
 	"sahara/sdk/protocol"
 )
 
-// cosmosTx sends an autocli transaction and waits until a block includes it successfully.
 func cosmosTx(t *testing.T, n *testnode.Node, args ...string) {
 	t.Helper()
-	args = append(args, "--home", n.Home, "--keyring-backend", "test", "--gas", "3000000",
-		"--fees", "200000000000000000asah", "-y", "-o", "json")
-	out, err := exec.Command(n.Bin, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("sahara %s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := n.CosmosTx(ctxFor(t, 2*time.Minute), args...); err != nil {
+		t.Fatal(err)
 	}
-	var res struct {
-		Code   int    `json:"code"`
-		TxHash string `json:"txhash"`
-		RawLog string `json:"raw_log"`
-	}
-	if err := json.Unmarshal(out[strings.IndexByte(string(out), '{'):], &res); err != nil || res.Code != 0 {
-		t.Fatalf("sahara %s: %s", strings.Join(args, " "), out)
-	}
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		out, err := exec.Command(n.Bin, "q", "tx", res.TxHash, "--home", n.Home, "-o", "json").CombinedOutput()
-		if err != nil {
-			continue
-		}
-		if err := json.Unmarshal(out, &res); err == nil && res.Code != 0 {
-			t.Fatalf("sahara %s failed in the block: %s", strings.Join(args, " "), res.RawLog)
-		}
-		return
-	}
-	t.Fatalf("sahara %s: not included within a minute", strings.Join(args, " "))
 }
 
 // bankBalance is an address's bank balance of denom.
 func bankBalance(t *testing.T, n *testnode.Node, addr common.Address, denom string) *big.Int {
 	t.Helper()
-	out, err := exec.Command(n.Bin, "q", "bank", "balance", bech32Of(t, addr.Hex()), denom, "--home", n.Home, "-o", "json").CombinedOutput()
+	v, err := n.BankBalance(ctxFor(t, time.Minute), bech32Of(t, addr.Hex()), denom)
 	if err != nil {
-		t.Fatalf("bank balance: %v\n%s", err, out)
-	}
-	var res struct {
-		Balance struct{ Amount string } `json:"balance"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("bank balance: %s", out)
-	}
-	v, ok := new(big.Int).SetString(res.Balance.Amount, 10)
-	if !ok {
-		v = new(big.Int)
+		t.Fatal(err)
 	}
 	return v
 }

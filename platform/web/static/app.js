@@ -143,7 +143,8 @@
         const buttons = form.querySelectorAll("button");
         buttons.forEach((b) => (b.disabled = true));
         try {
-          const res = await flows[form.dataset.action](fields(form), sign, say, form);
+          const flow = flows[form.dataset.action] || ((f, sg, sy) => act(form.dataset.action, f, sg, sy));
+          const res = await flow(fields(form), sign, say, form);
           say("Done" + (res.block ? ` in block ${res.block}` : "") + ".", "ok");
           if (form.dataset.done === "asset" && res.asset_id) location.href = "/assets/" + res.asset_id;
           else if (form.dataset.done === "reload") location.reload();
@@ -241,6 +242,9 @@
       document.body.dataset.ready = "error";
     }
   }
+
+  // Other services' scripts (the data platform's labelling pages) reuse the signing path.
+  window.Sahara = { act, api, flows, CSRF, load };
 
   document.addEventListener("DOMContentLoaded", () => { show(); bindActions(); visuals(); });
   // a wallet injected after load (extensions announce themselves late)
