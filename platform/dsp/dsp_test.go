@@ -1,11 +1,13 @@
 package dsp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +145,33 @@ func TestLabellingFlow(t *testing.T) {
 			// Perfect controls: the 10% bonus applies.
 			if e.Units != uint64(n) || e.Amounts[0] != fmt.Sprint(n*1100) || e.Amounts[1] != fmt.Sprint(n*7+n*7/10) {
 				t.Fatalf("entry %+v for %d accepted answers", e, n)
+			}
+		}
+		pr, err := s.Progress(ctx, p.ID)
+		if err != nil || pr.Done != 32 || pr.Accepted != int64(ep.Accepted) || len(pr.Throughput) == 0 || len(pr.Workers) != 3 {
+			t.Fatalf("progress %+v: %v", pr, err)
+		}
+		es, counts, err := s.Earnings(ctx, "0xgood1")
+		if err != nil || len(es) != 2 || es[0].Pending == "0" || counts["accepted"] == 0 {
+			t.Fatalf("earnings %+v %v: %v", es, counts, err)
+		}
+		// Exports read back to the items' final answers, in every format.
+		finals := map[string]string{}
+		rows, _ = s.db.Query(`SELECT ext_id, final FROM dsp_items WHERE is_control = 0`)
+		for rows.Next() {
+			var id, final string
+			rows.Scan(&id, &final)
+			finals[id] = final
+		}
+		rows.Close()
+		for _, f := range ExportFormats {
+			var buf bytes.Buffer
+			if err := s.Export(ctx, p.ID, f, &buf); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadExport(f, bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			if err != nil || !reflect.DeepEqual(got, finals) {
+				t.Fatalf("%s export reads back %d answers (%v), want %d", f, len(got), err, len(finals))
 			}
 		}
 		// A second epoch finds nothing new to pay.

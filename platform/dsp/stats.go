@@ -64,8 +64,8 @@ func (s *Service) Progress(ctx context.Context, projectID int64) (*Progress, err
 	if last > 0 {
 		// About 60 buckets over the project's life, at least a minute each.
 		pr.BucketMs = max(60_000, (last-first)/60+1)
-		rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT (created_at - ?) / ?, COUNT(*), COALESCE(SUM(is_control), 0), COALESCE(SUM(CASE WHEN correct = 1 THEN 1 ELSE 0 END), 0)
-			FROM dsp_answers WHERE project_id = ? GROUP BY (created_at - ?) / ? ORDER BY 1`), first, pr.BucketMs, projectID, first, pr.BucketMs)
+		rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT b, COUNT(*), COALESCE(SUM(is_control), 0), COALESCE(SUM(CASE WHEN correct = 1 THEN 1 ELSE 0 END), 0)
+			FROM (SELECT (created_at - ?) / ? AS b, is_control, correct FROM dsp_answers WHERE project_id = ?) x GROUP BY b ORDER BY b`), first, pr.BucketMs, projectID)
 		if err != nil {
 			return nil, err
 		}

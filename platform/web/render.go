@@ -228,6 +228,16 @@ func funcs(denom string) template.FuncMap {
 			}
 			return FormatAmount(units) + " " + d
 		},
+		// denomName is a denom as a label: SAH for the native one, long ones shortened.
+		"denomName": func(d string) string {
+			if d == denom {
+				return "SAH"
+			}
+			if len(d) > 16 {
+				return d[:12] + "…" + d[len(d)-4:]
+			}
+			return d
+		},
 		"percent":   func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
 		"bytes":     humanBytes,
 		"kind":      kindLabel,

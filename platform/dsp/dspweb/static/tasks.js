@@ -244,7 +244,7 @@
       });
     });
     const src = $("#task-series");
-    const charts = document.querySelectorAll(".chart[data-series]");
+    const charts = document.querySelectorAll(".task-chart[data-series]");
     if (!src || !charts.length) return;
     const data = JSON.parse(src.textContent || "{}") || {};
     if (!data.t || !data.t.length) { charts.forEach((c) => { c.innerHTML = '<p class="muted small">No answers yet.</p>'; c.style.minHeight = "0"; }); return; }
