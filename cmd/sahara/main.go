@@ -13,6 +13,7 @@ import (
 
 	"sahara/chain/app"
 	chaincmd "sahara/chain/cmd"
+	dspcli "sahara/platform/dsp/cli"
 	storecli "sahara/platform/store/cli"
 	truthcli "sahara/platform/truth/cli"
 )
@@ -36,6 +37,9 @@ func main() {
 	st := storecli.Command(filepath.Join(chaincmd.DefaultHome(), "store"), storeChain)
 	st.PersistentPreRunE = func(*cobra.Command, []string) error { return nil }
 	root.AddCommand(st)
+	task := dspcli.Command(chaincmd.DefaultHome())
+	task.PersistentPreRunE = func(*cobra.Command, []string) error { return nil }
+	root.AddCommand(task)
 
 	if err := svrcmd.Execute(root, "SAHARA", chaincmd.DefaultHome()); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

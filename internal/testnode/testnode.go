@@ -58,6 +58,7 @@ type Node struct {
 	Bin, Home string
 	RPC, WS   string // http://..., ws://...
 	CometRPC  string // http://...
+	GRPC      string // host:port
 	Store     string // the blob store API, http://...
 	Web       string // the web app, http://... (with --web-addr "" in extra: none)
 	Accounts  []network.DevAccount
@@ -80,7 +81,7 @@ func StartUp(ctx context.Context, bin, home string, extra ...string) (*Node, err
 	}
 	a := func(i int) string { return "127.0.0.1:" + strconv.Itoa(p[i]) }
 	n := &Node{Bin: bin, Home: home, RPC: "http://" + a(0), WS: "ws://" + a(1), CometRPC: "http://" + a(2),
-		Store: "http://" + a(9), Web: "http://" + a(10), LogPath: filepath.Join(home, "up.log")}
+		Store: "http://" + a(9), Web: "http://" + a(10), GRPC: a(3), LogPath: filepath.Join(home, "up.log")}
 	n.args = append([]string{"up", "--home", home, "--evm-rpc", a(0), "--evm-ws", a(1), "--cometbft-rpc", a(2),
 		"--grpc-addr", a(3), "--api-addr", a(4), "--p2p-addr", a(5), "--metrics-addr", a(6),
 		"--evm-rpc-metrics", a(7), "--geth-metrics", a(8), "--store-addr", a(9), "--web-addr", a(10), "--log_level", "info"}, extra...)

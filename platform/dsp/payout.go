@@ -365,14 +365,19 @@ func (s *Service) Settle(ctx context.Context, projectID int64) (int, error) {
 				}
 			}
 			if hash, err = s.chain.PostPayouts(ctx, b.PoolID, b.BatchID, b.Denoms, entries); err != nil {
+				// Refused because an earlier send (of a killed run, still in the mempool) got in first?
 				if ok, err2 := s.chain.BatchApplied(ctx, b.PoolID, b.BatchID); err2 != nil || !ok {
 					return done, fmt.Errorf("batch %d of pool %d: %w", b.BatchID, b.PoolID, err)
 				}
+				hash = "applied by an earlier send"
 			}
 		}
 		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_batches SET status = 'settled', tx_hash = ?, settled_at = ? WHERE project_id = ? AND batch_id = ?`),
 			hash, s.now().UnixMilli(), projectID, b.BatchID); err != nil {
 			return done, err
+		}
+		if s.onSettled != nil {
+			s.onSettled(b, hash)
 		}
 		done++
 	}

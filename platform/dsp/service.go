@@ -33,6 +33,8 @@ type Config struct {
 	Clock func() time.Time // nil: time.Now
 	// MaxBatchEntries bounds one payout transaction (default 1000).
 	MaxBatchEntries int
+	// OnSettled, when set, hears of each batch Settle records as on chain.
+	OnSettled func(b Batch, txHash string)
 }
 
 // Service is the data platform over one database.
@@ -47,6 +49,7 @@ type Service struct {
 	modelsMu sync.Mutex
 	models   map[int64]*model // categorical projects' live truth models
 	settleMu sync.Mutex       // one settlement at a time: batches go out in order
+	onSettled func(b Batch, txHash string)
 }
 
 // New opens the service, migrating its tables.
@@ -61,7 +64,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.MaxBatchEntries = 1000
 	}
 	return &Service{db: cfg.DB, store: cfg.Store, chain: cfg.Chain, log: cfg.Log, clock: cfg.Clock,
-		maxBatch: cfg.MaxBatchEntries, models: map[int64]*model{}}, nil
+		maxBatch: cfg.MaxBatchEntries, models: map[int64]*model{}, onSettled: cfg.OnSettled}, nil
 }
 
 // DB is the service's database.

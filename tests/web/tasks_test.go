@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"math/big"
 	"math/rand"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -189,7 +189,9 @@ func dataTaskFlow(t *testing.T, kind string) {
 	req.snap("after-payout")
 
 	var info struct {
-		P        struct{ PoolID uint64 `json:"pool_id"` } `json:"P"`
+		P struct {
+			PoolID uint64 `json:"pool_id"`
+		} `json:"P"`
 		Progress struct {
 			Done    int64
 			Batches []struct {
@@ -313,7 +315,6 @@ func (u *user) getJSON(path string, out any) {
 		u.t.Fatalf("%s: %v: %s", path, err, s)
 	}
 }
-
 
 func jsonUnmarshal(b []byte, out any) error { return json.Unmarshal(b, out) }
 
