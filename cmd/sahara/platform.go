@@ -33,6 +33,7 @@ func platformService(f *pflag.FlagSet) func(chaincmd.UpEnv) error {
 	webAddr := f.String("web-addr", "127.0.0.1:8080", `web app listen address ("" to not run it, nor the indexer)`)
 	dsn := f.String("db", "", "platform database: a SQLite file or a postgres:// URL (default <home>/platform.db)")
 	maxUpload := f.Int64("web-max-upload", 256<<20, "largest file the web app accepts, in bytes")
+	maxImport := f.Int64("dsp-max-import", 64<<20, "largest item import (CSV, JSONL, images) the data platform accepts, in bytes")
 	return func(env chaincmd.UpEnv) error {
 		var st *store.Store
 		if *storeAddr != "" || *webAddr != "" {
@@ -62,11 +63,11 @@ func platformService(f *pflag.FlagSet) func(chaincmd.UpEnv) error {
 		if *dsn == "" {
 			*dsn = filepath.Join(env.Home, "platform.db")
 		}
-		return startWeb(env, st, *dsn, *webAddr, *maxUpload)
+		return startWeb(env, st, *dsn, *webAddr, *maxUpload, *maxImport)
 	}
 }
 
-func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload int64) error {
+func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload, maxImport int64) error {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d, err := db.Open(dsn)
@@ -90,7 +91,7 @@ func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload i
 	if err != nil {
 		return err
 	}
-	if err := startDSP(ctx, env, d, st, w, log); err != nil {
+	if err := startDSP(ctx, env, d, st, w, log, maxImport); err != nil {
 		return err
 	}
 	ready := make(chan error, 1)
@@ -114,7 +115,7 @@ func startWeb(env chaincmd.UpEnv, st *store.Store, dsn, addr string, maxUpload i
 
 // startDSP adds the data platform to the web app. Its QA authority key (which posts payout batches
 // to x/datatask) is <home>/dsp-authority.key; on a dev chain a dev account tops it up with gas money.
-func startDSP(ctx context.Context, env chaincmd.UpEnv, d *db.DB, st *store.Store, w *web.App, log *slog.Logger) error {
+func startDSP(ctx context.Context, env chaincmd.UpEnv, d *db.DB, st *store.Store, w *web.App, log *slog.Logger, maxImport int64) error {
 	key, err := dsp.LoadOrCreateAuthority(filepath.Join(env.Home, "dsp-authority.key"))
 	if err != nil {
 		return fmt.Errorf("data platform authority key: %w", err)
@@ -142,7 +143,7 @@ func startDSP(ctx context.Context, env chaincmd.UpEnv, d *db.DB, st *store.Store
 	if err != nil {
 		return fmt.Errorf("data platform on %s: %w", d, err)
 	}
-	dspweb.Register(w, svc, 0)
+	dspweb.Register(w, svc, maxImport)
 	fmt.Fprintf(env.Out, "Data platform:      QA authority %s\n", key.Address.Hex())
 	return nil
 }

@@ -119,10 +119,10 @@ func readCSV(r io.Reader) ([]rawItem, error) {
 		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
+			if errors.As(err, &pe) && (pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote || pe.Err == csv.ErrFieldCount) {
 				return nil, inputErr("line %d: %v", pe.Line, pe.Err)
 			}
-			return nil, inputErr("line %d: %v", line, err)
+			return nil, fmt.Errorf("reading line %d: %w", line, err) // the reader failed (too large, cut off)
 		}
 		m := map[string]string{}
 		for i, v := range rec {
@@ -166,8 +166,10 @@ func readJSONL(r io.Reader) ([]rawItem, error) {
 		}
 		out = append(out, ri)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, inputErr("reading: %v (a line longer than 4 MiB?)", err)
+	if err := sc.Err(); err == bufio.ErrTooLong {
+		return nil, inputErr("a line is longer than 4 MiB")
+	} else if err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
 	}
 	return out, nil
 }

@@ -41,9 +41,10 @@
       busy = true;
       try {
         const r = await post(`/api/tasks/${project}/submit`, { item_id: task.item_id, answer, duration_ms: Math.round(performance.now() - started) });
-        count++; $("#work-count").textContent = `${count} answered`;
-        if (r.banned) { task = null; box.innerHTML = ""; controls.innerHTML = ""; box.append(h("p", { class: "warn", "data-testid": "banned" }, "You are banned from this project: " + r.banned)); return; }
-        await next();
+        count++;
+        if (r.banned) { task = null; box.innerHTML = ""; controls.innerHTML = ""; box.append(h("p", { class: "warn", "data-testid": "banned" }, "You are banned from this project: " + r.banned)); }
+        else await next();
+        $("#work-count").textContent = `${count} answered`; // once the next task is on screen
       } catch (e) {
         say(e.message, "error");
         if (/banned/.test(e.message)) { task = null; controls.innerHTML = ""; }
@@ -227,6 +228,21 @@
         const data = await res.json().catch(() => ({ error: res.statusText }));
         if (!res.ok) { out.textContent = data.error; out.className = "status error"; return; }
         out.textContent = `Imported ${data.items} items (${data.controls} control).`; out.className = "status ok";
+        setTimeout(() => location.reload(), 600);
+      });
+    });
+    document.querySelectorAll("form.import-images").forEach((form) => {
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const out = $("output", form), files = $("input[type=file]", form).files;
+        if (!files.length) { out.textContent = "Choose images."; out.className = "status error"; return; }
+        const fd = new FormData();
+        for (const f of files) fd.append("file", f);
+        out.textContent = `Uploading ${files.length} image(s)…`; out.className = "status busy";
+        const res = await fetch(`/api/tasks/${form.dataset.project}/images`, { method: "POST", body: fd, credentials: "same-origin", headers: { "X-CSRF-Token": S().CSRF, Accept: "application/json" } });
+        const data = await res.json().catch(() => ({ error: res.statusText }));
+        if (!res.ok) { out.textContent = data.error; out.className = "status error"; return; }
+        out.textContent = `Added ${data.items} images.`; out.className = "status ok";
         setTimeout(() => location.reload(), 600);
       });
     });
