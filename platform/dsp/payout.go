@@ -383,4 +383,3 @@ func (s *Service) Settle(ctx context.Context, projectID int64) (int, error) {
 	}
 	return done, nil
 }
-

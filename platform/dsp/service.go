@@ -46,9 +46,9 @@ type Service struct {
 	clock    func() time.Time
 	maxBatch int
 
-	modelsMu sync.Mutex
-	models   map[int64]*model // categorical projects' live truth models
-	settleMu sync.Mutex       // one settlement at a time: batches go out in order
+	modelsMu  sync.Mutex
+	models    map[int64]*model // categorical projects' live truth models
+	settleMu  sync.Mutex       // one settlement at a time: batches go out in order
 	onSettled func(b Batch, txHash string)
 }
 

@@ -73,7 +73,13 @@ func TestDataTaskTypes(t *testing.T) {
 			[]string{"", ""}},
 		{dsp.Text, `{"overlap":1}`,
 			`{"id":"t1","prompt":"Translate to English: bonjour le monde"}` + "\n" + `{"id":"t2","prompt":"Transcribe: 'see you soon'"}`,
-			func(u *user) { u.typeText("hello world"); u.ctrlEnter(); u.waitNext(1); u.typeText("see you soon"); u.ctrlEnter() },
+			func(u *user) {
+				u.typeText("hello world")
+				u.ctrlEnter()
+				u.waitNext(1)
+				u.typeText("see you soon")
+				u.ctrlEnter()
+			},
 			[]string{`{"text":"hello world"}`, `{"text":"see you soon"}`}},
 		{dsp.Pairwise, `{"overlap":1}`,
 			`{"id":"p1","prompt":"Explain gravity","a":"Mass attracts mass.","b":"It is magic."}` + "\n" + `{"id":"p2","prompt":"Say hi","a":"hi","b":"hello"}`,
