@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"sahara/internal/spamcorpus"
 	"sahara/platform/db/dbtest"
 )
 
@@ -320,5 +322,70 @@ func TestTaskTypes(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// The pre-labeller learns the project's labels from its control items and finished items: on
+// real mail it is right well above chance, its suggestions reach the tasks, and it serves the
+// item it is least sure of first.
+func TestPrelabel(t *testing.T) {
+	msgs, err := spamcorpus.Load(spamcorpus.Dir("../.."), 400, "spam-1", "easy-ham-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rand.New(rand.NewSource(1)).Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+	train, test := msgs[:600], msgs[600:1000]
+	c := NewClassifier([]string{"spam", "ham"})
+	for _, m := range train {
+		c.Train(m.Text, m.Label)
+	}
+	right := 0
+	for _, m := range test {
+		if l, _ := c.Guess(m.Text); l == m.Label {
+			right++
+		}
+	}
+	if acc := float64(right) / float64(len(test)); acc < 0.85 {
+		t.Fatalf("held-out accuracy %.3f after 600 examples", acc)
+	}
+
+	s := newService(t, "sqlite")
+	ctx := context.Background()
+	p, _ := s.CreateProject(ctx, "0xr", NewProject{Name: "spam", TaskType: Classify, Spec: Spec{Labels: []string{"spam", "ham"}, Overlap: 1, Prelabel: true, Method: "mv"}})
+	var b strings.Builder
+	b.WriteString("id,text,gold\n")
+	for i, m := range msgs[:60] {
+		gold := ""
+		if i < 20 {
+			gold = m.Label
+		}
+		fmt.Fprintf(&b, "%d,%q,%s\n", i, strings.ReplaceAll(m.Text, `"`, `'`), gold)
+	}
+	if _, err := s.Import(ctx, p.ID, "csv", strings.NewReader(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 25; i++ {
+		task, err := s.Next(ctx, p.ID, fmt.Sprintf("0xw%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, _ := s.Item(ctx, p.ID, task.ItemID)
+		n, _ := strconv.Atoi(it.ExtID)
+		if _, err := s.Submit(ctx, p.ID, fmt.Sprintf("0xw%d", i), task.ItemID, label(msgs[n].Label), 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	task, err := s.Next(ctx, p.ID, "0xlate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.Suggestion == "" {
+		t.Fatal("no suggestion after the pre-labeller learned 20 controls and 25 answers")
+	}
+	var served, most float64
+	s.db.QueryRow(`SELECT priority FROM dsp_items WHERE id = ?`, task.ItemID).Scan(&served)
+	s.db.QueryRow(`SELECT MAX(priority) FROM dsp_items WHERE status = 'open' AND is_control = 0`).Scan(&most)
+	if served != most || most == 0 {
+		t.Fatalf("served an item of uncertainty %g while the most uncertain open one is %g", served, most)
 	}
 }

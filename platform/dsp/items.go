@@ -84,7 +84,14 @@ func (s *Service) Import(ctx context.Context, projectID int64, format string, r 
 		seen[it.ExtID] = row.line
 		items = append(items, it)
 	}
-	return s.insertItems(ctx, p, items)
+	res, err := s.insertItems(ctx, p, items)
+	if err == nil && p.Spec.Prelabel {
+		pl := s.prelabeller(p.ID)
+		pl.mu.Lock()
+		pl.loaded, pl.scored = false, -rescoreEvery // new items (and controls): retrain and score them at the next answer
+		pl.mu.Unlock()
+	}
+	return res, err
 }
 
 type rawItem struct {

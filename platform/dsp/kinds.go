@@ -425,3 +425,5 @@ func tokenF1(a, b string) float64 {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func jsonUnmarshal(s string, v any) { json.Unmarshal([]byte(s), v) }

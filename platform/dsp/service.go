@@ -47,8 +47,9 @@ type Service struct {
 	maxBatch int
 
 	modelsMu  sync.Mutex
-	models    map[int64]*model // categorical projects' live truth models
-	settleMu  sync.Mutex       // one settlement at a time: batches go out in order
+	models    map[int64]*model       // categorical projects' live truth models
+	pre       map[int64]*prelabeller // categorical projects' pre-labellers
+	settleMu  sync.Mutex             // one settlement at a time: batches go out in order
 	onSettled func(b Batch, txHash string)
 }
 

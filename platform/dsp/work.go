@@ -271,6 +271,15 @@ func (s *Service) Submit(ctx context.Context, projectID int64, worker string, it
 	if w.Banned != "" {
 		s.invalidateModel(projectID) // a banned contributor's answers leave the estimates
 	}
+	if p.Spec.Prelabel && !it.IsControl && Categorical(p.TaskType) {
+		var status string
+		var final *string
+		if err := s.db.QueryRowStmt(ctx, `SELECT status, final FROM dsp_items WHERE id = ?`, itemID).Scan(&status, &final); err == nil && status == "done" && final != nil {
+			if err := s.learn(ctx, p, it.Data["prompt"]+" "+it.Text()+" "+it.Data["a"]+" "+it.Data["b"], decodeLabel(p, *final)); err != nil {
+				s.log.Warn("pre-labeller", "project", projectID, "err", err)
+			}
+		}
+	}
 	return res, nil
 }
 
