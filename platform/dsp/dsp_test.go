@@ -63,14 +63,14 @@ func TestLabellingFlow(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *Service) {
 		ctx := context.Background()
 		p, err := s.CreateProject(ctx, "0xreq", NewProject{Name: "spam", TaskType: Classify, Spec: Spec{
-			Labels: []string{"spam", "ham"}, Overlap: 2, ControlRate: 0.2, Qualification: 2, MinAccuracy: 0.7, MinControls: 4,
+			Labels: []string{"spam", "ham"}, Overlap: 2, ControlRate: 0.2, Qualification: 8, MinAccuracy: 0.9, MinControls: 8,
 			Rates: map[string]string{"asah": "1000", "erc20:0xP": "7"}, BonusBps: 1000}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		csv, truthOf := classifyCSV(40, 8)
+		csv, truthOf := classifyCSV(44, 12)
 		res, err := s.Import(ctx, p.ID, "csv", strings.NewReader(csv))
-		if err != nil || res.Items != 40 || res.Controls != 8 {
+		if err != nil || res.Items != 44 || res.Controls != 12 {
 			t.Fatalf("import: %+v %v", res, err)
 		}
 		s.LinkPool(ctx, p.ID, 9)
@@ -93,7 +93,7 @@ func TestLabellingFlow(t *testing.T) {
 				if w == "0xspam" {
 					l = []string{"spam", "ham"}[rng.Intn(2)]
 				}
-				r, err := s.Submit(ctx, p.ID, w, task.ItemID, label(l), 5*time.Second)
+				r, err := s.Submit(ctx, p.ID, w, task.ItemID, label(l), 5*time.Second, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -220,23 +220,23 @@ func TestBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Not leased, wrong label, double submission, expired lease.
-		if _, err := s.Submit(ctx, p.ID, "0xw", 1, label("a"), time.Second); err == nil || !strings.Contains(err.Error(), "not leased to you") {
+		if _, err := s.Submit(ctx, p.ID, "0xw", 1, label("a"), time.Second, false); err == nil || !strings.Contains(err.Error(), "not leased to you") {
 			t.Fatalf("unleased: %v", err)
 		}
 		task, err := s.Next(ctx, p.ID, "0xw")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("c"), time.Second); err == nil || !strings.Contains(err.Error(), `label "c" is not one of a, b`) {
+		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("c"), time.Second, false); err == nil || !strings.Contains(err.Error(), `label "c" is not one of a, b`) {
 			t.Fatalf("bad label: %v", err)
 		}
-		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, []byte(`{"label":"a","extra":1}`), time.Second); err == nil || !strings.Contains(err.Error(), "unknown field") {
+		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, []byte(`{"label":"a","extra":1}`), time.Second, false); err == nil || !strings.Contains(err.Error(), "unknown field") {
 			t.Fatalf("unknown field: %v", err)
 		}
-		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("a"), time.Second); err != nil {
+		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("a"), time.Second, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("b"), time.Second); err == nil || !strings.Contains(err.Error(), "already answered") {
+		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("b"), time.Second, false); err == nil || !strings.Contains(err.Error(), "already answered") {
 			t.Fatalf("double submission: %v", err)
 		}
 		clock := time.Now()
@@ -246,7 +246,7 @@ func TestBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		clock = clock.Add(11 * time.Second)
-		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("a"), time.Second); err == nil || !strings.Contains(err.Error(), "expired") {
+		if _, err := s.Submit(ctx, p.ID, "0xw", task.ItemID, label("a"), time.Second, false); err == nil || !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("expired lease: %v", err)
 		}
 		// The expired item goes to someone else.
@@ -371,7 +371,7 @@ func TestPrelabel(t *testing.T) {
 		}
 		it, _ := s.Item(ctx, p.ID, task.ItemID)
 		n, _ := strconv.Atoi(it.ExtID)
-		if _, err := s.Submit(ctx, p.ID, fmt.Sprintf("0xw%d", i), task.ItemID, label(msgs[n].Label), 3*time.Second); err != nil {
+		if _, err := s.Submit(ctx, p.ID, fmt.Sprintf("0xw%d", i), task.ItemID, label(msgs[n].Label), 3*time.Second, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -384,7 +384,7 @@ func TestPrelabel(t *testing.T) {
 	}
 	var served, most float64
 	s.db.QueryRow(`SELECT priority FROM dsp_items WHERE id = ?`, task.ItemID).Scan(&served)
-	s.db.QueryRow(`SELECT MAX(priority) FROM dsp_items WHERE status = 'open' AND is_control = 0`).Scan(&most)
+	s.db.QueryRow(`SELECT MAX(priority) FROM dsp_items WHERE status IN ('open', 'full') AND is_control = 0`).Scan(&most)
 	if served != most || most == 0 {
 		t.Fatalf("served an item of uncertainty %g while the most uncertain open one is %g", served, most)
 	}

@@ -297,11 +297,11 @@ func firstNeed(p *Project) int {
 
 // insertItems adds the items in one transaction, several rows per statement.
 func (s *Service) insertItems(ctx context.Context, p *Project, items []Item) (ImportResult, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	defer tx.Rollback()
+	defer end()
 	var res ImportResult
 	const per = 200
 	for start := 0; start < len(items); start += per {
@@ -322,7 +322,7 @@ func (s *Service) insertItems(ctx context.Context, p *Project, items []Item) (Im
 			}
 			args = append(args, p.ID, it.ExtID, string(data), gold, boolInt(it.IsControl), it.Status, it.Needed)
 		}
-		if _, err := tx.ExecContext(ctx, s.db.Rebind(b.String()), args...); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, s.db.Rebind(b.String()), args...); err != nil { // a one-off statement: not cached
 			if strings.Contains(strings.ToLower(err.Error()), "unique") {
 				return ImportResult{}, inputErr("an item id of this file is already in the project: ids must be new (%v)", err)
 			}

@@ -74,11 +74,11 @@ func (s *Service) CloseEpoch(ctx context.Context, projectID int64) (*EpochResult
 			return nil, err
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer end()
 	for id, f := range finals {
 		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET final = ? WHERE id = ? AND status = 'done' AND reviewed_by IS NULL`), f, id); err != nil {
 			return nil, err
@@ -131,7 +131,7 @@ func (s *Service) CloseEpoch(ctx context.Context, projectID int64) (*EpochResult
 	return res, tx.Commit()
 }
 
-func (s *Service) setStatus(ctx context.Context, tx querier, status string, ids []int64) error {
+func (s *Service) setStatus(ctx context.Context, tx *txn, status string, ids []int64) error {
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
 		args := []any{status}
@@ -139,7 +139,7 @@ func (s *Service) setStatus(ctx context.Context, tx querier, status string, ids 
 			args = append(args, id)
 		}
 		q := `UPDATE dsp_answers SET status = ? WHERE id IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
-		if _, err := tx.ExecContext(ctx, s.db.Rebind(q), args...); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, s.db.Rebind(q), args...); err != nil { // sized by the chunk: not cached
 			return err
 		}
 	}
@@ -212,7 +212,7 @@ func (s *Service) reaggregate(ctx context.Context, p *Project) (map[int64]string
 
 // recordBatches puts every accepted, unpaid answer into payout batches of at most maxBatch
 // contributors: units × rate per denom, plus the bonus for skilled contributors.
-func (s *Service) recordBatches(ctx context.Context, tx querier, p *Project, res *EpochResult) error {
+func (s *Service) recordBatches(ctx context.Context, tx *txn, p *Project, res *EpochResult) error {
 	rows, err := tx.QueryContext(ctx, s.db.Rebind(`SELECT a.worker, COUNT(*), w.controls, w.controls_correct FROM dsp_answers a
 		JOIN dsp_workers w ON w.project_id = a.project_id AND w.worker = a.worker
 		WHERE a.project_id = ? AND a.status = 'accepted' AND a.batch_id = 0
@@ -287,7 +287,7 @@ func (s *Service) recordBatches(ctx context.Context, tx querier, p *Project, res
 			return err
 		}
 		args := append([]any{batch, p.ID}, workers...)
-		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_answers SET batch_id = ? WHERE project_id = ? AND status = 'accepted' AND batch_id = 0
+		if _, err := tx.Tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_answers SET batch_id = ? WHERE project_id = ? AND status = 'accepted' AND batch_id = 0
 			AND worker IN (?`+strings.Repeat(",?", len(workers)-1)+`)`), args...); err != nil {
 			return err
 		}

@@ -99,11 +99,11 @@ func (s *Service) rescore(ctx context.Context, p *Project, pl *prelabeller) erro
 		scores = append(scores, score{id, label, -pl.clf.Margin(text)}) // the least sure first
 	}
 	rows.Close()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer end()
 	st, err := tx.PrepareContext(ctx, s.db.Rebind(`UPDATE dsp_items SET suggestion = ?, priority = ? WHERE id = ?`))
 	if err != nil {
 		return err

@@ -248,6 +248,20 @@ func (s *Service) Project(ctx context.Context, id int64) (*Project, error) {
 	return p, err
 }
 
+// hotProject is Project for the answer path, from a cache: what that path reads of a project (its
+// type, spec, owner and status) does not change after creation.
+func (s *Service) hotProject(ctx context.Context, id int64) (*Project, error) {
+	if p, ok := s.projects.Load(id); ok {
+		return p.(*Project), nil
+	}
+	p, err := s.Project(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.projects.Store(id, p)
+	return p, nil
+}
+
 // Projects lists projects, newest first: those of owner when owner is set, else the open ones.
 func (s *Service) Projects(ctx context.Context, owner string) ([]*Project, error) {
 	q, args := `SELECT `+projectCols+` FROM dsp_projects WHERE status = 'open' ORDER BY id DESC LIMIT 200`, []any{}

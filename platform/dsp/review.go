@@ -72,11 +72,11 @@ func (s *Service) Review(ctx context.Context, projectID, itemID int64, reviewer 
 	if err != nil {
 		return &InputError{err.Error()}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer end()
 	res, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET status = 'done', final = ?, confidence = 1, reviewed_by = ?, done_at = ? WHERE id = ? AND status = 'review'`),
 		final, reviewer, s.now().UnixMilli(), itemID)
 	if err != nil {

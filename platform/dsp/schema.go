@@ -21,14 +21,15 @@ CREATE INDEX dsp_projects_owner ON dsp_projects (owner);
 CREATE TABLE dsp_items (
 	id INTEGER PRIMARY KEY, project_id BIGINT NOT NULL, ext_id TEXT NOT NULL, data TEXT NOT NULL,
 	gold TEXT, is_control INTEGER NOT NULL, status TEXT NOT NULL, needed INTEGER NOT NULL,
-	answers INTEGER NOT NULL DEFAULT 0, final TEXT, confidence DOUBLE PRECISION NOT NULL DEFAULT 0,
+	answers INTEGER NOT NULL DEFAULT 0, assigned INTEGER NOT NULL DEFAULT 0, final TEXT, confidence DOUBLE PRECISION NOT NULL DEFAULT 0,
 	reviewed_by TEXT, priority DOUBLE PRECISION NOT NULL DEFAULT 0, suggestion TEXT, done_at BIGINT NOT NULL DEFAULT 0,
 	UNIQUE (project_id, ext_id));
-CREATE INDEX dsp_items_work ON dsp_items (project_id, is_control, status, priority, id);
+CREATE INDEX dsp_items_work ON dsp_items (project_id, is_control, status, priority DESC, id);
 CREATE TABLE dsp_leases (
 	item_id BIGINT NOT NULL, worker TEXT NOT NULL, project_id BIGINT NOT NULL, expires_at BIGINT NOT NULL,
 	PRIMARY KEY (item_id, worker));
 CREATE INDEX dsp_leases_worker ON dsp_leases (project_id, worker);
+CREATE INDEX dsp_leases_expiry ON dsp_leases (project_id, expires_at);
 CREATE TABLE dsp_answers (
 	id INTEGER PRIMARY KEY, project_id BIGINT NOT NULL, item_id BIGINT NOT NULL, worker TEXT NOT NULL,
 	value TEXT NOT NULL, label TEXT NOT NULL, duration_ms BIGINT NOT NULL, created_at BIGINT NOT NULL,

@@ -16,6 +16,7 @@ package dsp
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"sync"
 	"time"
@@ -46,10 +47,16 @@ type Service struct {
 	clock    func() time.Time
 	maxBatch int
 
-	modelsMu  sync.Mutex
-	models    map[int64]*model       // categorical projects' live truth models
-	pre       map[int64]*prelabeller // categorical projects' pre-labellers
-	settleMu  sync.Mutex             // one settlement at a time: batches go out in order
+	modelsMu sync.Mutex
+	models   map[int64]*model       // categorical projects' live truth models
+	pre      map[int64]*prelabeller // categorical projects' pre-labellers
+	settleMu sync.Mutex             // one settlement at a time: batches go out in order
+	// writeMu serialises write transactions on SQLite, which allows one writer at a time: waiting
+	// here is a queue; waiting in SQLite's busy handler is sleeping and polling.
+	writeMu   sync.Mutex
+	projects  sync.Map // id → *Project, for the answer path (hotProject)
+	sweptMu   sync.Mutex
+	swept     map[int64]int64 // project → when its expired leases were last released (unix ms)
 	onSettled func(b Batch, txHash string)
 }
 
@@ -65,7 +72,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.MaxBatchEntries = 1000
 	}
 	return &Service{db: cfg.DB, store: cfg.Store, chain: cfg.Chain, log: cfg.Log, clock: cfg.Clock,
-		maxBatch: cfg.MaxBatchEntries, models: map[int64]*model{}, onSettled: cfg.OnSettled}, nil
+		maxBatch: cfg.MaxBatchEntries, models: map[int64]*model{}, onSettled: cfg.OnSettled, swept: map[int64]int64{}}, nil
 }
 
 // DB is the service's database.
@@ -73,3 +80,70 @@ func (s *Service) DB() *db.DB { return s.db }
 
 // Store is the blob store of item files (nil when there is none).
 func (s *Service) Store() *store.Store { return s.store }
+
+// txn is a write transaction whose statements are prepared once per connection and kept (the
+// same dozen statements run for every answer; preparing them each time was a tenth of the work).
+type txn struct {
+	*sql.Tx
+	db *db.DB
+}
+
+func (t *txn) stmt(ctx context.Context, q string) *sql.Stmt {
+	if t.db.Postgres() {
+		// pgx keeps prepared statements per connection itself; and preparing on the pool while
+		// holding a connection could wait forever for another one.
+		return nil
+	}
+	st, err := t.db.Stmt(q)
+	if err != nil {
+		return nil
+	}
+	return t.Tx.StmtContext(ctx, st)
+}
+
+func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+
+func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, q, args...)
+}
+
+// begin starts a write transaction; end releases it (after Commit or Rollback).
+func (s *Service) begin(ctx context.Context) (*txn, func(), error) {
+	if !s.db.Postgres() {
+		s.writeMu.Lock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		if !s.db.Postgres() {
+			s.writeMu.Unlock()
+		}
+		return nil, nil, err
+	}
+	ended := false
+	end := func() { // idempotent: deferred, and called early to release the lock after Commit
+		if ended {
+			return
+		}
+		ended = true
+		tx.Rollback()
+		if !s.db.Postgres() {
+			s.writeMu.Unlock()
+		}
+	}
+	return &txn{Tx: tx, db: s.db}, end, nil
+}

@@ -59,19 +59,19 @@ type querier interface {
 // (during qualification, and then at the project's control rate), else the open item that most
 // needs an answer (highest priority: the pre-labeller's uncertainty when it runs).
 func (s *Service) Next(ctx context.Context, projectID int64, worker string) (*Task, error) {
-	p, err := s.Project(ctx, projectID)
+	p, err := s.hotProject(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
 	if p.Status != "open" {
 		return nil, inputErr("project %d is closed", projectID)
 	}
-	now := s.now().UnixMilli()
-	tx, err := s.db.BeginTx(ctx, nil)
+	s.sweep(ctx, projectID)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer end()
 	w, err := s.worker(ctx, tx, projectID, worker)
 	if err != nil {
 		return nil, err
@@ -79,21 +79,31 @@ func (s *Service) Next(ctx context.Context, projectID int64, worker string) (*Ta
 	if w.Banned != "" {
 		return nil, fmt.Errorf("%w: %s", ErrBanned, w.Banned)
 	}
-	var item int64
-	var expires int64
-	err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT item_id, expires_at FROM dsp_leases WHERE project_id = ? AND worker = ? AND expires_at > ? ORDER BY expires_at LIMIT 1`),
-		projectID, worker, now).Scan(&item, &expires)
+	t, err := s.lease(ctx, tx, p, w, s.now().UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	return t, tx.Commit()
+}
+
+// lease finds and leases the contributor's next item inside tx.
+func (s *Service) lease(ctx context.Context, tx querier, p *Project, w *Worker, now int64) (*Task, error) {
+	var item, expires int64
+	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT item_id, expires_at FROM dsp_leases WHERE project_id = ? AND worker = ? AND expires_at > ? ORDER BY expires_at LIMIT 1`),
+		p.ID, w.Address, now).Scan(&item, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		item, expires, err = 0, now+int64(p.Spec.LeaseSeconds)*1000, nil
 		control := w.Controls < int64(p.Spec.Qualification) || (p.Spec.ControlRate > 0 && rand.Float64() < p.Spec.ControlRate)
 		if control {
-			item, err = s.pickControl(ctx, tx, projectID, worker)
+			item, err = s.pickControl(ctx, tx, p.ID, w.Address)
 		}
+		regular := false
 		if err == nil && item == 0 {
-			item, err = s.pickOpen(ctx, tx, projectID, worker, now)
+			item, err = s.pickOpen(ctx, tx, p.ID, w.Address)
+			regular = item != 0
 		}
 		if err == nil && item == 0 && !control {
-			item, err = s.pickControl(ctx, tx, projectID, worker) // nothing open: keep control items coming
+			item, err = s.pickControl(ctx, tx, p.ID, w.Address) // nothing open: keep control items coming
 		}
 		if err != nil {
 			return nil, err
@@ -102,8 +112,14 @@ func (s *Service) Next(ctx context.Context, projectID int64, worker string) (*Ta
 			return nil, ErrNoWork
 		}
 		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO dsp_leases (item_id, worker, project_id, expires_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (item_id, worker) DO UPDATE SET expires_at = excluded.expires_at`), item, worker, projectID, expires); err != nil {
+			ON CONFLICT (item_id, worker) DO UPDATE SET expires_at = excluded.expires_at`), item, w.Address, p.ID, expires); err != nil {
 			return nil, err
+		}
+		if regular { // the slot is taken: an item whose slots are all taken leaves the open queue
+			if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET assigned = assigned + 1,
+				status = CASE WHEN assigned + 1 >= needed THEN 'full' ELSE status END WHERE id = ?`), item); err != nil {
+				return nil, err
+			}
 		}
 	} else if err != nil {
 		return nil, err
@@ -112,14 +128,66 @@ func (s *Service) Next(ctx context.Context, projectID int64, worker string) (*Ta
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	t := &Task{ProjectID: projectID, ItemID: it.ID, Data: it.Data, Expires: expires}
+	t := &Task{ProjectID: p.ID, ItemID: it.ID, Data: it.Data, Expires: expires}
 	if p.Spec.Prelabel && !it.IsControl { // a suggestion on a control item would give the answer away
 		t.Suggestion = it.Suggestion
 	}
 	return t, nil
+}
+
+// sweep releases a project's expired leases (at most once a second): each gives its slot back,
+// so the item returns to the open queue for someone else.
+func (s *Service) sweep(ctx context.Context, projectID int64) {
+	now := s.now().UnixMilli()
+	s.sweptMu.Lock()
+	if now-s.swept[projectID] < 1000 {
+		s.sweptMu.Unlock()
+		return
+	}
+	s.swept[projectID] = now
+	s.sweptMu.Unlock()
+	var n int
+	if err := s.db.QueryRowStmt(ctx, `SELECT COUNT(*) FROM dsp_leases WHERE project_id = ? AND expires_at <= ?`, projectID, now).Scan(&n); err != nil || n == 0 {
+		return
+	}
+	tx, end, err := s.begin(ctx)
+	if err != nil {
+		return
+	}
+	defer end()
+	rows, err := tx.QueryContext(ctx, s.db.Rebind(`SELECT item_id, worker FROM dsp_leases WHERE project_id = ? AND expires_at <= ?`), projectID, now)
+	if err != nil {
+		return
+	}
+	type lease struct {
+		item   int64
+		worker string
+	}
+	var ls []lease
+	for rows.Next() {
+		var l lease
+		rows.Scan(&l.item, &l.worker)
+		ls = append(ls, l)
+	}
+	rows.Close()
+	for _, l := range ls {
+		if err := s.release(ctx, tx, l.item, l.worker); err != nil {
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		s.log.Warn("releasing expired leases", "project", projectID, "err", err)
+	}
+}
+
+// release ends a lease without an answer: a regular item gets its slot back.
+func (s *Service) release(ctx context.Context, tx querier, item int64, worker string) error {
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM dsp_leases WHERE item_id = ? AND worker = ?`), item, worker); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET assigned = assigned - 1,
+		status = CASE WHEN status = 'full' THEN 'open' ELSE status END WHERE id = ? AND is_control = 0 AND assigned > 0`), item)
+	return err
 }
 
 // pickControl is a control item the contributor has not answered, in an order of their own.
@@ -134,19 +202,18 @@ func (s *Service) pickControl(ctx context.Context, tx querier, project int64, wo
 	return id, err
 }
 
-// pickOpen is the open item that needs answers most, that the contributor has neither answered
-// nor holds, and that is not already leased to everyone it needs.
-func (s *Service) pickOpen(ctx context.Context, tx querier, project int64, worker string, now int64) (int64, error) {
+// pickOpen is the open item (one with a free slot) that needs an answer most, that the
+// contributor has not answered. Items whose slots are all taken are 'full', not 'open', so the
+// scan starts at an item it can give.
+func (s *Service) pickOpen(ctx context.Context, tx querier, project int64, worker string) (int64, error) {
 	q := `SELECT i.id FROM dsp_items i WHERE i.project_id = ? AND i.is_control = 0 AND i.status = 'open'
-		AND i.answers + (SELECT COUNT(*) FROM dsp_leases l WHERE l.item_id = i.id AND l.expires_at > ?) < i.needed
 		AND NOT EXISTS (SELECT 1 FROM dsp_answers a WHERE a.item_id = i.id AND a.worker = ?)
-		AND NOT EXISTS (SELECT 1 FROM dsp_leases l WHERE l.item_id = i.id AND l.worker = ?)
 		ORDER BY i.priority DESC, i.id LIMIT 1`
 	if s.db.Postgres() {
 		q += ` FOR UPDATE SKIP LOCKED` // two contributors do not race for an item's last slot
 	}
 	var id int64
-	err := tx.QueryRowContext(ctx, s.db.Rebind(q), project, now, worker, worker).Scan(&id)
+	err := tx.QueryRowContext(ctx, s.db.Rebind(q), project, worker).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -154,27 +221,41 @@ func (s *Service) pickOpen(ctx context.Context, tx querier, project int64, worke
 }
 
 // SubmitResult tells the contributor what happened to their answer, without revealing whether it
-// was a control item or what others said.
+// was a control item or what others said; Next is their next task when they asked for it.
 type SubmitResult struct {
 	AnswerID int64  `json:"answer_id"`
 	Banned   string `json:"banned,omitempty"` // set when this answer got the contributor banned
+	Next     *Task  `json:"next,omitempty"`
+	NoWork   bool   `json:"no_work,omitempty"` // asked for the next task, and there is none now
 }
 
 // Submit records an answer to an item leased to the contributor. It refuses an item not leased
 // to them, an expired lease, a second answer and an answer that does not fit the project; on
 // success the lease ends, the contributor's record and the item's progress move in the same
-// transaction.
-func (s *Service) Submit(ctx context.Context, projectID int64, worker string, itemID int64, raw []byte, duration time.Duration) (*SubmitResult, error) {
-	p, err := s.Project(ctx, projectID)
+// transaction. With next, the contributor's next task is leased in that same transaction (one
+// round trip per answer).
+func (s *Service) Submit(ctx context.Context, projectID int64, worker string, itemID int64, raw []byte, duration time.Duration, next bool) (*SubmitResult, error) {
+	p, err := s.hotProject(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	tx, err := s.db.BeginTx(ctx, nil)
+	if next {
+		s.sweep(ctx, projectID)
+	}
+	var m *model
+	if Categorical(p.TaskType) {
+		// Built (or rebuilt) before the transaction: a rebuild reads the database, and waiting for
+		// a connection while holding one could exhaust the pool.
+		if m, err = s.model(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer end()
 	var expires int64
 	err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT expires_at FROM dsp_leases WHERE item_id = ? AND worker = ? AND project_id = ?`),
 		itemID, worker, projectID).Scan(&expires)
@@ -190,8 +271,9 @@ func (s *Service) Submit(ctx context.Context, projectID int64, worker string, it
 		return nil, err
 	}
 	if expires <= now.UnixMilli() {
-		tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM dsp_leases WHERE item_id = ? AND worker = ?`), itemID, worker)
-		tx.Commit()
+		if s.release(ctx, tx, itemID, worker) == nil {
+			tx.Commit()
+		}
 		return nil, inputErr("your lease on item %d expired at %s; it may go to someone else: ask for your next task",
 			itemID, time.UnixMilli(expires).UTC().Format(time.RFC3339))
 	}
@@ -250,16 +332,32 @@ func (s *Service) Submit(ctx context.Context, projectID int64, worker string, it
 	if w.Banned != "" {
 		// A banned contributor's answers no longer count: their items need someone else's answer,
 		// and finished ones open again (the epoch decides them afresh).
-		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET answers = answers - 1, status = 'open', done_at = 0
-			WHERE project_id = ? AND is_control = 0 AND id IN (SELECT item_id FROM dsp_answers WHERE project_id = ? AND worker = ? AND id <> ?)`),
-			projectID, projectID, worker, res.AnswerID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET answers = answers - 1, assigned = assigned - 1, status = 'open', done_at = 0
+			WHERE project_id = ? AND is_control = 0 AND id <> ? AND id IN (SELECT item_id FROM dsp_answers WHERE project_id = ? AND worker = ?)`),
+			projectID, itemID, projectID, worker); err != nil {
 			return nil, err
+		}
+		if !it.IsControl { // this answer's slot, too, goes back
+			if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET assigned = assigned - 1, status = CASE WHEN status = 'full' THEN 'open' ELSE status END WHERE id = ?`), itemID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var observed *model
 	if !it.IsControl && w.Banned == "" {
-		if observed, err = s.progress(ctx, tx, p, it, worker, canon, label, now); err != nil {
+		if observed, err = s.progress(ctx, tx, p, m, it, worker, canon, label, now); err != nil {
 			return nil, err
+		}
+	}
+	if next && w.Banned == "" {
+		t, err := s.lease(ctx, tx, p, w, now.UnixMilli())
+		switch {
+		case errors.Is(err, ErrNoWork):
+			res.NoWork = true
+		case err != nil:
+			return nil, err
+		default:
+			res.Next = t
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -268,6 +366,7 @@ func (s *Service) Submit(ctx context.Context, projectID int64, worker string, it
 		}
 		return nil, err
 	}
+	end()
 	if w.Banned != "" {
 		s.invalidateModel(projectID) // a banned contributor's answers leave the estimates
 	}
@@ -287,17 +386,12 @@ func (s *Service) Submit(ctx context.Context, projectID int64, worker string, it
 // overlap when it has its answers; dynamic overlap when the truth model's confidence reaches the
 // target (or at the most answers), otherwise one more answer is asked for. A finished item whose
 // confidence is below review_below goes to the review queue. It returns the model it updated.
-func (s *Service) progress(ctx context.Context, tx querier, p *Project, it *Item, worker, canon, label string, now time.Time) (*model, error) {
+func (s *Service) progress(ctx context.Context, tx querier, p *Project, m *model, it *Item, worker, canon, label string, now time.Time) (*model, error) {
 	it.Answers++
-	status, needed := "open", it.Needed
+	status, needed := it.Status, it.Needed
 	var final string
 	var conf float64
-	var m *model
 	if Categorical(p.TaskType) {
-		var err error
-		if m, err = s.model(ctx, p); err != nil {
-			return nil, err
-		}
 		est, err := m.observe(it.ID, worker, label)
 		if err != nil {
 			return nil, err
@@ -311,7 +405,7 @@ func (s *Service) progress(ctx context.Context, tx querier, p *Project, it *Item
 		case p.Spec.Dynamic && it.Answers >= p.Spec.Overlap:
 			status = "done"
 		case p.Spec.Dynamic && it.Answers >= needed:
-			needed = it.Answers + 1
+			needed = it.Answers + 1 // one more answer: the item opens a slot
 		}
 	} else if it.Answers >= it.Needed {
 		rows, err := tx.QueryContext(ctx, s.db.Rebind(`SELECT value FROM dsp_answers WHERE item_id = ?`), it.ID)
@@ -336,8 +430,10 @@ func (s *Service) progress(ctx context.Context, tx querier, p *Project, it *Item
 		status = "review"
 	}
 	var doneAt int64
-	if status != "open" {
+	if status == "done" || status == "review" {
 		doneAt = now.UnixMilli()
+	} else if needed > it.Needed {
+		status = "open" // a slot opened (dynamic overlap asks for one more answer)
 	}
 	_, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET answers = answers + 1, status = ?, needed = ?, final = ?, confidence = ?, done_at = ? WHERE id = ?`),
 		status, needed, nullIfEmpty(final), conf, doneAt, it.ID)

@@ -73,7 +73,7 @@ func TestPayoutSurvivesKill9(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Submit(ctx, p.ID, strings.ToLower(workers[i].Hex()), task.ItemID, []byte(fmt.Sprintf(`{"rating":%d}`, 1+rng.Intn(5))), 3*time.Second); err != nil {
+			if _, err := s.Submit(ctx, p.ID, strings.ToLower(workers[i].Hex()), task.ItemID, []byte(fmt.Sprintf(`{"rating":%d}`, 1+rng.Intn(5))), 3*time.Second, false); err != nil {
 				t.Fatal(err)
 			}
 		}

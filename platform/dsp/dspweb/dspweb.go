@@ -408,7 +408,8 @@ func (h *Handler) next(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, 200, t)
 }
 
-// POST /api/tasks/{id}/submit {item_id, answer, duration_ms}.
+// POST /api/tasks/{id}/submit {item_id, answer, duration_ms, next}: with next, the answer's
+// response carries the contributor's next task (one round trip per answer).
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	s, ok := h.app.RequireSession(w, r)
 	if !ok {
@@ -422,12 +423,13 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		ItemID     int64           `json:"item_id"`
 		Answer     json.RawMessage `json:"answer"`
 		DurationMs int64           `json:"duration_ms"`
+		Next       bool            `json:"next"` // lease the next task in the same transaction
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 256<<10)).Decode(&req); err != nil || req.ItemID == 0 || len(req.Answer) == 0 {
 		h.app.Fail(w, r, http.StatusBadRequest, `want {"item_id": N, "answer": {...}, "duration_ms": N}`)
 		return
 	}
-	res, err := h.svc.Submit(r.Context(), p.ID, addr(s), req.ItemID, req.Answer, time.Duration(req.DurationMs)*time.Millisecond)
+	res, err := h.svc.Submit(r.Context(), p.ID, addr(s), req.ItemID, req.Answer, time.Duration(req.DurationMs)*time.Millisecond, req.Next)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -40,9 +40,10 @@
       if (answer === null) { say("Choose an answer first.", "error"); return; }
       busy = true;
       try {
-        const r = await post(`/api/tasks/${project}/submit`, { item_id: task.item_id, answer, duration_ms: Math.round(performance.now() - started) });
+        const r = await post(`/api/tasks/${project}/submit`, { item_id: task.item_id, answer, duration_ms: Math.round(performance.now() - started), next: true });
         count++;
         if (r.banned) { task = null; box.innerHTML = ""; controls.innerHTML = ""; box.append(h("p", { class: "warn", "data-testid": "banned" }, "You are banned from this project: " + r.banned)); }
+        else if (r.next) { task = r.next; started = performance.now(); render(); }
         else await next();
         $("#work-count").textContent = `${count} answered`; // once the next task is on screen
       } catch (e) {
