@@ -319,5 +319,8 @@ func DefaultAppConfig(host string, p Ports) *AppConfig {
 	rpc.Address = fmt.Sprintf("%s:%d", host, p.JSONRPC)
 	rpc.WsAddress = fmt.Sprintf("%s:%d", host, p.WS)
 	rpc.MetricsAddress = fmt.Sprintf("%s:%d", host, p.JSONRPCMetrics)
+	// eth_call and eth_estimateGas may use as much gas as a block holds (the default cap, 25M, is
+	// below a payout batch of 1,000 new contributors at ~34k gas each).
+	rpc.GasCap = BlockMaxGas
 	return &AppConfig{Config: *sc, EVM: *evm, JSONRPC: *rpc, TLS: *evmserverconfig.DefaultTLSConfig()}
 }

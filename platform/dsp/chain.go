@@ -93,9 +93,13 @@ func (c *EVMChain) send(ctx context.Context, call protocol.Call) (*types.Receipt
 	if err != nil {
 		return nil, err
 	}
-	if _, err := evm.CallContract(ctx, ethereum.CallMsg{From: c.wallet.Address, To: &call.To, Data: call.Data, Gas: call.Gas}, nil); err != nil {
+	// The estimate both simulates the call (refusing with the chain's reason before paying gas)
+	// and sizes its gas: a payout's cost depends on how many of its contributors are new accounts.
+	est, err := evm.EstimateGas(ctx, ethereum.CallMsg{From: c.wallet.Address, To: &call.To, Data: call.Data})
+	if err != nil {
 		return nil, fmt.Errorf("the chain refuses it: %w", err)
 	}
+	call.Gas = est + est/5
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	return evm.SendAndWait(ctx, c.wallet, &call.To, nil, call.Data, call.Gas)

@@ -242,9 +242,12 @@ func (s *Service) recordBatches(ctx context.Context, tx *txn, p *Project, res *E
 	for i, d := range denoms {
 		rates[i], _ = new(big.Int).SetString(p.Spec.Rates[d], 10)
 	}
+	// A batch is one transaction: its call data must stay under the mempool's 128 KiB limit, and
+	// an entry takes 160 bytes of ABI encoding plus 32 per denom.
+	per := min(s.maxBatch, 120_000/(160+32*len(denoms)))
 	batch := p.NextBatch
-	for start := 0; start < len(dues); start += s.maxBatch {
-		chunk := dues[start:min(start+s.maxBatch, len(dues))]
+	for start := 0; start < len(dues); start += per {
+		chunk := dues[start:min(start+per, len(dues))]
 		b := Batch{ProjectID: p.ID, BatchID: batch, PoolID: p.PoolID, Status: "pending", Denoms: denoms}
 		totals := make([]*big.Int, len(denoms))
 		for i := range totals {
