@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN   := build/sahara
 export CGO_ENABLED := 1
 
-.PHONY: run build tools test test-go generate check-generated bench-truth bench-chain bench-protocols bench-store bench-web clean
+.PHONY: run build tools test test-go generate check-generated bench-truth bench-chain bench-protocols bench-store bench-web bench-dsp clean
 
 run: build
 	$(BIN) up
@@ -54,6 +54,9 @@ bench-protocols: build
 
 bench-web: build
 	go run ./bench/web -bin $(abspath $(BIN))
+
+bench-dsp: build node_modules
+	go run ./bench/dsp -bin $(abspath $(BIN))
 
 clean:
 	rm -rf build
