@@ -389,3 +389,105 @@ func TestPrelabel(t *testing.T) {
 		t.Fatalf("served an item of uncertainty %g while the most uncertain open one is %g", served, most)
 	}
 }
+
+// Dynamic overlap asks for answers until the truth model is confident: items the first two
+// contributors agree on stop at two answers, items they disagree on get a third. Items whose
+// final confidence stays under review_below go to the review queue, and a reviewer's decision
+// becomes the item's answer and scores the contributors like a control item.
+func TestDynamicOverlapAndReview(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *Service) {
+		ctx := context.Background()
+		p, err := s.CreateProject(ctx, "0xowner", NewProject{Name: "dyn", TaskType: Classify, Spec: Spec{
+			Labels: []string{"a", "b"}, Overlap: 3, Dynamic: true, MinOverlap: 2, Confidence: 0.8, ReviewBelow: 0.75}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		b.WriteString("id,text,gold\n")
+		for i := 0; i < 20; i++ {
+			gold := ""
+			if i < 8 {
+				gold = "a"
+				if i%2 == 1 {
+					gold = "b"
+				}
+			}
+			fmt.Fprintf(&b, "x%d,item %d,%s\n", i, i, gold)
+		}
+		if _, err := s.Import(ctx, p.ID, "csv", strings.NewReader(b.String())); err != nil {
+			t.Fatal(err)
+		}
+		// w1 and w2 are right on the controls; on the 12 regular items they agree on even ones
+		// (both "a") and disagree on odd ones; w3 answers "b" everywhere.
+		answer := func(w string, it *Item) string {
+			if it.IsControl {
+				return decodeLabel(p, it.Gold)
+			}
+			n, _ := strconv.Atoi(strings.TrimPrefix(it.ExtID, "x"))
+			switch {
+			case w == "0xw3":
+				return "b"
+			case n%2 == 0 || w == "0xw1":
+				return "a"
+			}
+			return "b"
+		}
+		for round := 0; round < 100; round++ {
+			moved := false
+			for _, w := range []string{"0xw1", "0xw2", "0xw3"} {
+				task, err := s.Next(ctx, p.ID, w)
+				if errors.Is(err, ErrNoWork) {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				it, _ := s.Item(ctx, p.ID, task.ItemID)
+				if it.IsControl && w == "0xw3" && round > 30 {
+					continue
+				}
+				if _, err := s.Submit(ctx, p.ID, w, task.ItemID, label(answer(w, it)), 3*time.Second, false); err != nil {
+					t.Fatal(err)
+				}
+				moved = true
+			}
+			if !moved {
+				break
+			}
+		}
+		counts := map[int]int{}
+		rows, _ := s.db.Query(`SELECT answers FROM dsp_items WHERE is_control = 0 AND status IN ('done', 'review')`)
+		for rows.Next() {
+			var n int
+			rows.Scan(&n)
+			counts[n]++
+		}
+		rows.Close()
+		if counts[2] == 0 || counts[3] == 0 || counts[2]+counts[3] != 12 {
+			t.Fatalf("answers per finished item: %v (want some stopped at 2 and some at 3, all 12 finished)", counts)
+		}
+		q, err := s.ReviewQueue(ctx, p.ID, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(q) == 0 {
+			t.Fatal("no item went to review")
+		}
+		it := q[0].Item
+		if err := s.Review(ctx, p.ID, it.ID, "0xstranger", label("a")); !errors.Is(err, ErrForbidden) {
+			t.Fatalf("a stranger reviewed: %v", err)
+		}
+		before, _ := s.WorkerStanding(ctx, p.ID, "0xw1")
+		if err := s.Review(ctx, p.ID, it.ID, "0xowner", label("a")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Review(ctx, p.ID, it.ID, "0xowner", label("b")); err == nil {
+			t.Fatal("an item was decided twice")
+		}
+		after, _ := s.WorkerStanding(ctx, p.ID, "0xw1")
+		got, _ := s.Item(ctx, p.ID, it.ID)
+		if got.Status != "done" || decodeLabel(p, got.Final) != "a" || after.Controls != before.Controls+1 || after.ControlsCorrect != before.ControlsCorrect+1 {
+			t.Fatalf("after review: item %+v, w1 %+v → %+v", got, before, after)
+		}
+	})
+}

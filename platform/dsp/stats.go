@@ -32,7 +32,7 @@ func (s *Service) Progress(ctx context.Context, projectID int64) (*Progress, err
 		COALESCE(SUM(is_control), 0),
 		COALESCE(SUM(CASE WHEN is_control = 0 AND status = 'done' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN status = 'review' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN is_control = 0 AND status = 'open' THEN 1 ELSE 0 END), 0)
+		COALESCE(SUM(CASE WHEN is_control = 0 AND status IN ('open', 'full') THEN 1 ELSE 0 END), 0)
 		FROM dsp_items WHERE project_id = ?`), projectID)
 	if err := row.Scan(&pr.Items, &pr.Controls, &pr.Done, &pr.Review, &pr.Open); err != nil {
 		return nil, err
