@@ -116,6 +116,13 @@ func dataTaskFlow(t *testing.T, kind string) {
 	workers := []*user{newUser(t, "good1", n.Web, shots), newUser(t, "good2", n.Web, shots), newUser(t, "random", n.Web, shots)}
 	for i, w := range workers {
 		w.devLogin(i + 1)
+		if i == 0 {
+			w.open("/tasks")
+			w.snap("open-work")
+			w.do(chromedp.Click(chromedp.CSS(`[data-testid="project-card"]`)))
+			w.waitPath(`^/tasks/\d+$`)
+			w.snap("project-as-contributor")
+		}
 		w.open(fmt.Sprintf("/tasks/%d/work", project))
 	}
 	rng := rand.New(rand.NewSource(3))
