@@ -25,6 +25,7 @@ CREATE TABLE dsp_items (
 	reviewed_by TEXT, priority DOUBLE PRECISION NOT NULL DEFAULT 0, suggestion TEXT, done_at BIGINT NOT NULL DEFAULT 0,
 	UNIQUE (project_id, ext_id));
 CREATE INDEX dsp_items_work ON dsp_items (project_id, is_control, status, priority DESC, id);
+CREATE INDEX dsp_items_kind ON dsp_items (project_id, is_control, id);
 CREATE TABLE dsp_leases (
 	item_id BIGINT NOT NULL, worker TEXT NOT NULL, project_id BIGINT NOT NULL, expires_at BIGINT NOT NULL,
 	PRIMARY KEY (item_id, worker));

@@ -54,7 +54,8 @@ type Service struct {
 	// writeMu serialises write transactions on SQLite, which allows one writer at a time: waiting
 	// here is a queue; waiting in SQLite's busy handler is sleeping and polling.
 	writeMu   sync.Mutex
-	projects  sync.Map // id → *Project, for the answer path (hotProject)
+	group     committer // SQLite's group commit of answers
+	projects  sync.Map  // id → *Project, for the answer path (hotProject)
 	sweptMu   sync.Mutex
 	swept     map[int64]int64 // project → when its expired leases were last released (unix ms)
 	onSettled func(b Batch, txHash string)

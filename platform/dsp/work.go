@@ -67,23 +67,23 @@ func (s *Service) Next(ctx context.Context, projectID int64, worker string) (*Ta
 		return nil, inputErr("project %d is closed", projectID)
 	}
 	s.sweep(ctx, projectID)
-	tx, end, err := s.begin(ctx)
+	var t *Task
+	err = s.write(ctx, func(tx *txn) error {
+		ctx := context.WithoutCancel(ctx) // an interrupted statement would roll back the group (see write)
+		w, err := s.worker(ctx, tx, projectID, worker)
+		if err != nil {
+			return err
+		}
+		if w.Banned != "" {
+			return fmt.Errorf("%w: %s", ErrBanned, w.Banned)
+		}
+		t, err = s.lease(ctx, tx, p, w, s.now().UnixMilli())
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	w, err := s.worker(ctx, tx, projectID, worker)
-	if err != nil {
-		return nil, err
-	}
-	if w.Banned != "" {
-		return nil, fmt.Errorf("%w: %s", ErrBanned, w.Banned)
-	}
-	t, err := s.lease(ctx, tx, p, w, s.now().UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	return t, tx.Commit()
+	return t, nil
 }
 
 // lease finds and leases the contributor's next item inside tx.
@@ -190,12 +190,22 @@ func (s *Service) release(ctx context.Context, tx querier, item int64, worker st
 	return err
 }
 
-// pickControl is a control item the contributor has not answered, in an order of their own.
+// pickControl is a control item the contributor has not answered: the first at or after a random
+// point of the project's control items (wrapping around), so contributors meet them in different
+// orders without sorting them all.
 func (s *Service) pickControl(ctx context.Context, tx querier, project int64, worker string) (int64, error) {
+	var lo, hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT MIN(id), MAX(id) FROM dsp_items WHERE project_id = ? AND is_control = 1`), project).Scan(&lo, &hi); err != nil || !lo.Valid {
+		return 0, err
+	}
+	from := lo.Int64 + rand.Int64N(hi.Int64-lo.Int64+1)
+	q := s.db.Rebind(`SELECT i.id FROM dsp_items i WHERE i.project_id = ? AND i.is_control = 1 AND i.id >= ?
+		AND NOT EXISTS (SELECT 1 FROM dsp_answers a WHERE a.item_id = i.id AND a.worker = ?) ORDER BY i.id LIMIT 1`)
 	var id int64
-	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT i.id FROM dsp_items i WHERE i.project_id = ? AND i.is_control = 1
-		AND NOT EXISTS (SELECT 1 FROM dsp_answers a WHERE a.item_id = i.id AND a.worker = ?)
-		ORDER BY (i.id * ?) % 1000003 LIMIT 1`), project, worker, 1+rand.IntN(1_000_000)).Scan(&id)
+	err := tx.QueryRowContext(ctx, q, project, from, worker).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) && from > lo.Int64 {
+		err = tx.QueryRowContext(ctx, q, project, lo.Int64, worker).Scan(&id)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -251,122 +261,125 @@ func (s *Service) Submit(ctx context.Context, projectID int64, worker string, it
 			return nil, err
 		}
 	}
-	tx, end, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer end()
-	var expires int64
-	err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT expires_at FROM dsp_leases WHERE item_id = ? AND worker = ? AND project_id = ?`),
-		itemID, worker, projectID).Scan(&expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		var n int
-		tx.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM dsp_answers WHERE item_id = ? AND worker = ?`), itemID, worker).Scan(&n)
-		if n > 0 {
-			return nil, inputErr("you already answered item %d: each item takes one answer from each contributor", itemID)
-		}
-		return nil, inputErr("item %d is not leased to you: ask for your next task (POST /api/tasks/%d/next)", itemID, projectID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if expires <= now.UnixMilli() {
-		if s.release(ctx, tx, itemID, worker) == nil {
-			tx.Commit()
-		}
-		return nil, inputErr("your lease on item %d expired at %s; it may go to someone else: ask for your next task",
-			itemID, time.UnixMilli(expires).UTC().Format(time.RFC3339))
-	}
-	it, err := scanItem(tx.QueryRowContext(ctx, s.db.Rebind(`SELECT `+itemCols+` FROM dsp_items WHERE id = ?`), itemID))
-	if err != nil {
-		return nil, err
-	}
-	canon, label, err := parseAnswer(p, it, raw)
-	if err != nil {
-		return nil, &InputError{err.Error()}
-	}
-	w, err := s.worker(ctx, tx, projectID, worker)
-	if err != nil {
-		return nil, err
-	}
-	if w.Banned != "" {
-		return nil, fmt.Errorf("%w: %s", ErrBanned, w.Banned)
-	}
-	var correct any
-	if it.IsControl {
-		ok := agreement(p, it.Gold, canon) >= AcceptAgreement
-		correct = boolInt(ok)
-		w.Controls++
-		if ok {
-			w.ControlsCorrect++
-		}
-	}
-	w.Answers++
-	fast := duration.Seconds() < p.Spec.MinSeconds
-	if fast {
-		w.Fast++
-	}
 	res := &SubmitResult{}
-	switch {
-	case p.Spec.MinAccuracy > 0 && w.Controls >= int64(p.Spec.MinControls) && float64(w.ControlsCorrect)/float64(w.Controls) < p.Spec.MinAccuracy:
-		w.Banned = fmt.Sprintf("control accuracy %d/%d is below the project's %.0f%%", w.ControlsCorrect, w.Controls, 100*p.Spec.MinAccuracy)
-	case p.Spec.MinSeconds > 0 && w.Fast >= int64(p.Spec.MaxFast):
-		w.Banned = fmt.Sprintf("%d answers faster than the project's floor of %.1f s", w.Fast, p.Spec.MinSeconds)
-	}
-	res.Banned = w.Banned
-	err = tx.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO dsp_answers (project_id, item_id, worker, value, label, duration_ms, created_at, is_control, correct, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id`),
-		projectID, itemID, worker, canon, label, duration.Milliseconds(), now.UnixMilli(), boolInt(it.IsControl), correct).Scan(&res.AnswerID)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM dsp_leases WHERE item_id = ? AND worker = ?`), itemID, worker); err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO dsp_workers (project_id, worker, answers, controls, controls_correct, fast, banned, first_at, last_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, worker) DO UPDATE SET answers = excluded.answers,
-		controls = excluded.controls, controls_correct = excluded.controls_correct, fast = excluded.fast, banned = excluded.banned, last_at = excluded.last_at`),
-		projectID, worker, w.Answers, w.Controls, w.ControlsCorrect, w.Fast, w.Banned, now.UnixMilli(), now.UnixMilli()); err != nil {
-		return nil, err
-	}
-	if w.Banned != "" {
-		// A banned contributor's answers no longer count: their items need someone else's answer,
-		// and finished ones open again (the epoch decides them afresh).
-		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET answers = answers - 1, assigned = assigned - 1, status = 'open', done_at = 0
-			WHERE project_id = ? AND is_control = 0 AND id <> ? AND id IN (SELECT item_id FROM dsp_answers WHERE project_id = ? AND worker = ?)`),
-			projectID, itemID, projectID, worker); err != nil {
-			return nil, err
+	var w *Worker
+	var it *Item
+	var observed *model
+	var expired error // the lease had expired: its release is committed, the answer refused
+	err = s.write(ctx, func(tx *txn) error {
+		ctx := context.WithoutCancel(ctx) // an interrupted statement would roll back the group (see write)
+		var expires int64
+		err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT expires_at FROM dsp_leases WHERE item_id = ? AND worker = ? AND project_id = ?`),
+			itemID, worker, projectID).Scan(&expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			var n int
+			tx.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM dsp_answers WHERE item_id = ? AND worker = ?`), itemID, worker).Scan(&n)
+			if n > 0 {
+				return inputErr("you already answered item %d: each item takes one answer from each contributor", itemID)
+			}
+			return inputErr("item %d is not leased to you: ask for your next task (POST /api/tasks/%d/next)", itemID, projectID)
 		}
-		if !it.IsControl { // this answer's slot, too, goes back
-			if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET assigned = assigned - 1, status = CASE WHEN status = 'full' THEN 'open' ELSE status END WHERE id = ?`), itemID); err != nil {
-				return nil, err
+		if err != nil {
+			return err
+		}
+		if expires <= now.UnixMilli() {
+			expired = inputErr("your lease on item %d expired at %s; it may go to someone else: ask for your next task",
+				itemID, time.UnixMilli(expires).UTC().Format(time.RFC3339))
+			return s.release(ctx, tx, itemID, worker)
+		}
+		var err error
+		it, err = scanItem(tx.QueryRowContext(ctx, s.db.Rebind(`SELECT `+itemCols+` FROM dsp_items WHERE id = ?`), itemID))
+		if err != nil {
+			return err
+		}
+		canon, label, err := parseAnswer(p, it, raw)
+		if err != nil {
+			return &InputError{err.Error()}
+		}
+		w, err = s.worker(ctx, tx, projectID, worker)
+		if err != nil {
+			return err
+		}
+		if w.Banned != "" {
+			return fmt.Errorf("%w: %s", ErrBanned, w.Banned)
+		}
+		var correct any
+		if it.IsControl {
+			ok := agreement(p, it.Gold, canon) >= AcceptAgreement
+			correct = boolInt(ok)
+			w.Controls++
+			if ok {
+				w.ControlsCorrect++
 			}
 		}
-	}
-	var observed *model
-	if !it.IsControl && w.Banned == "" {
-		if observed, err = s.progress(ctx, tx, p, m, it, worker, canon, label, now); err != nil {
-			return nil, err
+		w.Answers++
+		fast := duration.Seconds() < p.Spec.MinSeconds
+		if fast {
+			w.Fast++
 		}
-	}
-	if next && w.Banned == "" {
-		t, err := s.lease(ctx, tx, p, w, now.UnixMilli())
 		switch {
-		case errors.Is(err, ErrNoWork):
-			res.NoWork = true
-		case err != nil:
-			return nil, err
-		default:
-			res.Next = t
+		case p.Spec.MinAccuracy > 0 && w.Controls >= int64(p.Spec.MinControls) && float64(w.ControlsCorrect)/float64(w.Controls) < p.Spec.MinAccuracy:
+			w.Banned = fmt.Sprintf("control accuracy %d/%d is below the project's %.0f%%", w.ControlsCorrect, w.Controls, 100*p.Spec.MinAccuracy)
+		case p.Spec.MinSeconds > 0 && w.Fast >= int64(p.Spec.MaxFast):
+			w.Banned = fmt.Sprintf("%d answers faster than the project's floor of %.1f s", w.Fast, p.Spec.MinSeconds)
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		res.Banned = w.Banned
+		err = tx.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO dsp_answers (project_id, item_id, worker, value, label, duration_ms, created_at, is_control, correct, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id`),
+			projectID, itemID, worker, canon, label, duration.Milliseconds(), now.UnixMilli(), boolInt(it.IsControl), correct).Scan(&res.AnswerID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM dsp_leases WHERE item_id = ? AND worker = ?`), itemID, worker); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO dsp_workers (project_id, worker, answers, controls, controls_correct, fast, banned, first_at, last_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, worker) DO UPDATE SET answers = excluded.answers,
+		controls = excluded.controls, controls_correct = excluded.controls_correct, fast = excluded.fast, banned = excluded.banned, last_at = excluded.last_at`),
+			projectID, worker, w.Answers, w.Controls, w.ControlsCorrect, w.Fast, w.Banned, now.UnixMilli(), now.UnixMilli()); err != nil {
+			return err
+		}
+		if w.Banned != "" {
+			// A banned contributor's answers no longer count: their items need someone else's answer,
+			// and finished ones open again (the epoch decides them afresh).
+			if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET answers = answers - 1, assigned = assigned - 1, status = 'open', done_at = 0
+			WHERE project_id = ? AND is_control = 0 AND id <> ? AND id IN (SELECT item_id FROM dsp_answers WHERE project_id = ? AND worker = ?)`),
+				projectID, itemID, projectID, worker); err != nil {
+				return err
+			}
+			if !it.IsControl { // this answer's slot, too, goes back
+				if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE dsp_items SET assigned = assigned - 1, status = CASE WHEN status = 'full' THEN 'open' ELSE status END WHERE id = ?`), itemID); err != nil {
+					return err
+				}
+			}
+		}
+		if !it.IsControl && w.Banned == "" {
+			if observed, err = s.progress(ctx, tx, p, m, it, worker, canon, label, now); err != nil {
+				return err
+			}
+		}
+		if next && w.Banned == "" {
+			t, err := s.lease(ctx, tx, p, w, now.UnixMilli())
+			switch {
+			case errors.Is(err, ErrNoWork):
+				res.NoWork = true
+			case err != nil:
+				return err
+			default:
+				res.Next = t
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		if observed != nil {
 			observed.invalidate() // the model saw an answer the database does not have
 		}
 		return nil, err
 	}
-	end()
+	if expired != nil {
+		return nil, expired
+	}
 	if w.Banned != "" {
 		s.invalidateModel(projectID) // a banned contributor's answers leave the estimates
 	}
