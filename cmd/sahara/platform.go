@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -128,6 +131,10 @@ func startDSP(ctx context.Context, env chaincmd.UpEnv, d *db.DB, st *store.Store
 		go func() { // once JSON-RPC answers
 			devKey := env.Accounts[len(env.Accounts)-1].PrivateKey
 			for i := 0; i < 120; i++ {
+				if !chainStarted(env.CometRPC) { // JSON-RPC logs a warning for every call before block 1
+					time.Sleep(time.Second)
+					continue
+				}
 				c, err := chain.Client(ctx)
 				if err == nil {
 					if err = fundAuthority(ctx, c, devKey, key.Address); err == nil {
@@ -168,4 +175,28 @@ func fundAuthority(ctx context.Context, c *evmclient.Client, devKey string, to c
 	defer cancel()
 	_, err = c.SendAndWait(ctx, dev, &to, evmclient.Ether(100), nil, 21_000)
 	return err
+}
+
+// chainStarted reports whether the node has executed a block (CometBFT's /abci_info).
+func chainStarted(cometRPC string) bool {
+	if !strings.HasPrefix(cometRPC, "http") {
+		cometRPC = "http://" + cometRPC
+	}
+	res, err := http.Get(cometRPC + "/abci_info")
+	if err != nil {
+		return false
+	}
+	defer res.Body.Close()
+	var info struct {
+		Result struct {
+			Response struct {
+				LastBlockHeight string `json:"last_block_height"`
+			} `json:"response"`
+		} `json:"result"`
+	}
+	if json.NewDecoder(res.Body).Decode(&info) != nil {
+		return false
+	}
+	h := info.Result.Response.LastBlockHeight
+	return h != "" && h != "0"
 }
