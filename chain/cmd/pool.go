@@ -16,7 +16,6 @@ import (
 
 	dt "sahara/chain/x/datatask/types"
 	rt "sahara/chain/x/registry/types"
-	"sahara/platform/store"
 )
 
 // poolCmd is the task-shaped CLI over x/datatask: `sahara pool …`.
@@ -169,28 +168,8 @@ func poolCmd() *cobra.Command {
 				return err
 			}
 			msg := &dt.MsgMintDataset{Sender: from, PoolId: id, Name: mintName, Uri: uri}
-			switch {
-			case mintFile != "" && root != "":
-				return errors.New("give --file or --root, not both")
-			case mintFile != "":
-				f, err := os.Open(mintFile)
-				if err != nil {
-					return err
-				}
-				h, n, err := store.RootOf(f)
-				f.Close()
-				if err != nil {
-					return fmt.Errorf("hashing %s: %w", mintFile, err)
-				}
-				msg.ContentRoot, msg.Size_ = h[:], uint64(n)
-			case root != "":
-				h, err := store.ParseHash(root)
-				if err != nil {
-					return err
-				}
-				msg.ContentRoot = h[:]
-			default:
-				return errors.New("the dataset needs a root: --file PATH (hashed here) or --root HEX")
+			if msg.ContentRoot, msg.Size_, err = contentRoot(mintFile, root, 0); err != nil {
+				return err
 			}
 			var resp dt.MsgMintDatasetResponse
 			if _, err := sendMsg(cmd, msg, &resp); err != nil {

@@ -35,6 +35,33 @@ func queryCommand(c *cobra.Command) *cobra.Command {
 	return c
 }
 
+// contentRoot is the content commitment of an asset: hashed from --file (which gives the size
+// too), or --root as given (with --size).
+func contentRoot(file, root string, size uint64) ([]byte, uint64, error) {
+	switch {
+	case file != "" && root != "":
+		return nil, 0, fmt.Errorf("give --file or --root, not both")
+	case file != "":
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer f.Close()
+		h, n, err := store.RootOf(f)
+		if err != nil {
+			return nil, 0, fmt.Errorf("hashing %s: %w", file, err)
+		}
+		return h[:], uint64(n), nil
+	case root != "":
+		h, err := store.ParseHash(root)
+		if err != nil {
+			return nil, 0, err
+		}
+		return h[:], size, nil
+	}
+	return nil, 0, fmt.Errorf("the content needs a root: --file PATH (hashed here) or --root HEX")
+}
+
 func parseID(what, s string) (uint64, error) {
 	id, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || id == 0 {
@@ -63,28 +90,8 @@ func assetCmd() *cobra.Command {
 				return err
 			}
 			msg := &rt.MsgRegisterAsset{Owner: owner, Kind: k, Name: name, Uri: uri, Size_: size}
-			switch {
-			case file != "" && root != "":
-				return fmt.Errorf("give --file or --root, not both")
-			case file != "":
-				f, err := os.Open(file)
-				if err != nil {
-					return err
-				}
-				h, n, err := store.RootOf(f)
-				f.Close()
-				if err != nil {
-					return fmt.Errorf("hashing %s: %w", file, err)
-				}
-				msg.ContentRoot, msg.Size_ = h[:], uint64(n)
-			case root != "":
-				h, err := store.ParseHash(root)
-				if err != nil {
-					return err
-				}
-				msg.ContentRoot = h[:]
-			default:
-				return fmt.Errorf("the content needs a root: --file PATH (hashed here) or --root HEX")
+			if msg.ContentRoot, msg.Size_, err = contentRoot(file, root, size); err != nil {
+				return err
 			}
 			for _, p := range parents {
 				f := strings.Split(p, ":")
