@@ -2,6 +2,7 @@ package dsp
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -87,7 +88,7 @@ func (s *Service) runGroup(group []*job) {
 			errs[i] = err
 			continue
 		}
-		if err := j.fn(t); err != nil {
+		if err := runJob(j, t); err != nil {
 			errs[i] = err
 			tx.ExecContext(j.ctx, "ROLLBACK TO answer")
 		}
@@ -100,4 +101,15 @@ func (s *Service) runGroup(group []*job) {
 		}
 		j.done <- errs[i]
 	}
+}
+
+// runJob runs one job's work; a panic in it fails that job alone (its savepoint is rolled back)
+// instead of stopping the goroutine every SQLite write waits on.
+func runJob(j *job, t *txn) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error applying the answer: %v", r)
+		}
+	}()
+	return j.fn(t)
 }

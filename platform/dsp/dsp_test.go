@@ -491,3 +491,27 @@ func TestDynamicOverlapAndReview(t *testing.T) {
 		}
 	})
 }
+
+// A job that panics fails alone: the group's other answers commit, and later writes still run.
+func TestGroupCommitSurvivesPanic(t *testing.T) {
+	s := newService(t, "sqlite")
+	ctx := context.Background()
+	p, _ := s.CreateProject(ctx, "0xr", NewProject{Name: "g", TaskType: Classify, Spec: Spec{Labels: []string{"a", "b"}, Overlap: 1}})
+	err := s.write(ctx, func(tx *txn) error {
+		tx.ExecContext(ctx, `UPDATE dsp_projects SET name = 'changed' WHERE id = 1`)
+		panic("boom")
+	})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("a panicking job: %v", err)
+	}
+	if err := s.write(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, `UPDATE dsp_projects SET instructions = 'later' WHERE id = 1`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Project(ctx, p.ID)
+	if got.Name != "g" || got.Instructions != "later" {
+		t.Fatalf("after the panic: %+v", got)
+	}
+}
