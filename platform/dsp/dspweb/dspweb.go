@@ -111,12 +111,18 @@ func (h *Handler) projectOf(w http.ResponseWriter, r *http.Request) (*dsp.Projec
 }
 
 // owned: the project, if the signed-in address owns it.
-func (h *Handler) owned(w http.ResponseWriter, r *http.Request) (*dsp.Project, web.Session, bool) {
+// signedIn: the signed-in address and the project of the path.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*dsp.Project, web.Session, bool) {
 	s, ok := h.app.RequireSession(w, r)
 	if !ok {
 		return nil, s, false
 	}
 	p, ok := h.projectOf(w, r)
+	return p, s, ok
+}
+
+func (h *Handler) owned(w http.ResponseWriter, r *http.Request) (*dsp.Project, web.Session, bool) {
+	p, s, ok := h.signedIn(w, r)
 	if !ok {
 		return nil, s, false
 	}
@@ -347,10 +353,7 @@ func (h *Handler) importImages(w http.ResponseWriter, r *http.Request) {
 
 // GET /tasks/{id}/items/{item}/image: an item's image from the blob store.
 func (h *Handler) image(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.app.RequireSession(w, r); !ok {
-		return
-	}
-	p, ok := h.projectOf(w, r)
+	p, _, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
@@ -376,10 +379,7 @@ func (h *Handler) image(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) workPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.app.RequireSession(w, r); !ok {
-		return
-	}
-	p, ok := h.projectOf(w, r)
+	p, _, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
@@ -388,11 +388,7 @@ func (h *Handler) workPage(w http.ResponseWriter, r *http.Request) {
 
 // POST /api/tasks/{id}/next: the contributor's next task.
 func (h *Handler) next(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.app.RequireSession(w, r)
-	if !ok {
-		return
-	}
-	p, ok := h.projectOf(w, r)
+	p, s, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
@@ -411,11 +407,7 @@ func (h *Handler) next(w http.ResponseWriter, r *http.Request) {
 // POST /api/tasks/{id}/submit {item_id, answer, duration_ms, next}: with next, the answer's
 // response carries the contributor's next task (one round trip per answer).
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.app.RequireSession(w, r)
-	if !ok {
-		return
-	}
-	p, ok := h.projectOf(w, r)
+	p, s, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
@@ -438,11 +430,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) reviewPage(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.app.RequireSession(w, r)
-	if !ok {
-		return
-	}
-	p, ok := h.projectOf(w, r)
+	p, s, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
@@ -464,11 +452,7 @@ func (h *Handler) reviewPage(w http.ResponseWriter, r *http.Request) {
 
 // POST /api/tasks/{id}/review/{item} {answer}.
 func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.app.RequireSession(w, r)
-	if !ok {
-		return
-	}
-	p, ok := h.projectOf(w, r)
+	p, s, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
